@@ -1,0 +1,6 @@
+"""The check catalogue. Importing this package registers every check family."""
+
+from grader.checks import cli_classify, cli_training
+from grader.checks.base import REGISTRY, Check, Context, Verdict
+
+__all__ = ["REGISTRY", "Check", "Context", "Verdict", "cli_classify", "cli_training"]

@@ -1,0 +1,154 @@
+"""Checks of the classifier programs, tasks 1 and 4 (§4.2.2, §4.3.6).
+
+Both read one index 0–9999 from stdin and print one digit 0–9. Every check here is a
+view on a shared set of runs, so a program is started as few times as possible.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import numpy as np
+
+from grader.checks.base import Context, Verdict, check, failed, passed
+from grader.checks.parse import shorten, single_digit
+from grader.results import Message
+from grader.sandbox import RunResult
+from grader.stats import wilson_interval
+
+PROBES = 4  # random indices besides the first and the last
+MAX_MISCLASSIFIED_SHOWN = 16
+
+
+def probe_indices(ctx: Context) -> list[int]:
+    """The first and last index plus a few seeded random ones."""
+    rng = np.random.default_rng([ctx.plan.seeds.get("sample", 0), 1])
+    last = ctx.handout.n_test - 1
+    return [0, last, *sorted(rng.choice(np.arange(1, last), PROBES, replace=False).tolist())]
+
+
+def probe_runs(ctx: Context, task: str, repeats: int) -> list[tuple[int, RunResult]]:
+    """(index, run) for every probe index, each run ``repeats`` times; computed once."""
+
+    def compute() -> list[tuple[int, RunResult]]:
+        indices = [i for i in probe_indices(ctx) for _ in range(repeats)]
+        return list(zip(indices, ctx.run_many(task, [f"{i}\n" for i in indices]),
+                        strict=True))
+
+    return ctx.once(("probe", task, repeats), compute)
+
+
+def _failure(index: int, run: RunResult) -> dict[str, Any]:
+    return {"index": index, "ended": run.describe_failure(), "stderr_tail": run.stderr_tail()}
+
+
+def _no_finished_run(task: str, runs: list[tuple[int, RunResult]]) -> Verdict:
+    index, run = runs[0]
+    outcome = "timeout" if run.timed_out else "error"
+    return Verdict(outcome, Message("cli.no_run_finished", {"program": f"{task}.py",
+                   "index": index, "ended": run.describe_failure()}), _failure(index, run))
+
+
+def output_format(ctx: Context, task: str, repeats: int) -> Verdict:
+    runs = probe_runs(ctx, task, repeats)
+    finished = [(i, r) for i, r in runs if r.ok]
+    if not finished:
+        return _no_finished_run(task, runs)
+    for index, run in finished:
+        if single_digit(run.stdout) is None:
+            return failed("classify.bad_format", {"index": index, "stdout": run.stdout[:500]},
+                          program=f"{task}.py", index=index, printed=shorten(run.stdout) or "∅")
+    return passed("classify.format_ok", {"runs": len(finished)}, runs=len(finished))
+
+
+def index_range(ctx: Context, task: str, repeats: int) -> Verdict:
+    runs = probe_runs(ctx, task, repeats)
+    for index, run in runs:
+        if not run.ok:
+            outcome = "timeout" if run.timed_out else "failed"
+            return Verdict(outcome, Message("classify.index_failed", {
+                "program": f"{task}.py", "index": index, "ended": run.describe_failure()}),
+                _failure(index, run))
+    indices = sorted({i for i, _ in runs})
+    return passed("classify.indices_ok", {"indices": indices},
+                  indices=", ".join(map(str, indices)))
+
+
+@check("task1.output_format", program="task1", reproduce="echo 0 | python task1.py")
+def task1_output_format(ctx: Context, settings: dict[str, Any]) -> Verdict:
+    return output_format(ctx, "task1", repeats=2)
+
+
+@check("task1.index_range", program="task1", reproduce="echo 9999 | python task1.py")
+def task1_index_range(ctx: Context, settings: dict[str, Any]) -> Verdict:
+    return index_range(ctx, "task1", repeats=2)
+
+
+@check("task1.determinism", program="task1",
+       reproduce="for i in 1 2; do echo 0 | python task1.py; done")
+def task1_determinism(ctx: Context, settings: dict[str, Any]) -> Verdict:
+    runs = probe_runs(ctx, "task1", repeats=2)
+    answers: dict[int, list[str]] = {}
+    for index, run in runs:
+        if run.ok:
+            answers.setdefault(index, []).append(run.stdout.strip())
+    pairs = {i: a for i, a in answers.items() if len(a) == 2}
+    if not pairs:
+        return _no_finished_run("task1", runs)
+    for index, (first, second) in pairs.items():
+        if first != second:
+            return failed("classify.not_deterministic", {"index": index, "outputs": [first,
+                          second]}, index=index, first=shorten(first, 20),
+                          second=shorten(second, 20))
+    return passed("classify.deterministic", {"indices": sorted(pairs)}, count=len(pairs))
+
+
+@check("task4.output_format", program="task4", reproduce="echo 0 | python task4.py")
+def task4_output_format(ctx: Context, settings: dict[str, Any]) -> Verdict:
+    return output_format(ctx, "task4", repeats=1)
+
+
+@check("task4.index_range", program="task4", reproduce="echo 9999 | python task4.py")
+def task4_index_range(ctx: Context, settings: dict[str, Any]) -> Verdict:
+    return index_range(ctx, "task4", repeats=1)
+
+
+@check("task4.accuracy", program="task4", reproduce="python -m grader grade .",
+       sample=200, threshold=0.8, confidence=0.95)
+def task4_accuracy(ctx: Context, settings: dict[str, Any]) -> Verdict:
+    """Accuracy on a seeded sample of the shuffled test set, judged by its Wilson lower bound."""
+    rng = np.random.default_rng([ctx.plan.seeds.get("sample", 0), 2])
+    size = min(int(settings["sample"]), ctx.handout.n_test)
+    indices = sorted(rng.choice(ctx.handout.n_test, size, replace=False).tolist())
+    runs = ctx.run_many("task4", [f"{i}\n" for i in indices])
+    if not any(r.ok for r in runs):
+        return _no_finished_run("task4", list(zip(indices, runs, strict=True)))
+    predictions = [single_digit(r.stdout) if r.ok else None for r in runs]
+    labels = [int(ctx.handout.test_labels[i]) for i in indices]
+    correct = sum(p == y for p, y in zip(predictions, labels, strict=True))
+    low, high = wilson_interval(correct, size, settings["confidence"])
+    details = {
+        "n": size, "correct": correct, "accuracy": correct / size, "wilson_lower": low,
+        "wilson_upper": high, "threshold": settings["threshold"],
+        "confidence": settings["confidence"], "indices": indices, "labels": labels,
+        "predictions": predictions, "invalid": predictions.count(None),
+        "misclassified": _misclassified(ctx, indices, labels, predictions),
+    }
+    params = {"accuracy": f"{correct / size:.3f}", "low": f"{low:.3f}", "n": size,
+              "threshold": f"{settings['threshold']:.3f}", "invalid": details["invalid"]}
+    if low >= settings["threshold"]:
+        return passed("classify.accuracy_ok", details, **params)
+    return failed("classify.accuracy_low", details, **params)
+
+
+def _misclassified(ctx: Context, indices: list[int], labels: list[int],
+                   predictions: list[int | None]) -> list[dict[str, Any]]:
+    """The first wrong answers with their images, so the report can show them."""
+    shown = []
+    for index, label, pred in zip(indices, labels, predictions, strict=True):
+        if pred != label and len(shown) < MAX_MISCLASSIFIED_SHOWN:
+            image = np.ascontiguousarray(ctx.handout.test_images[index], dtype=np.uint8)
+            shown.append({"index": index, "label": label, "predicted": pred,
+                          "image": base64.b64encode(image.tobytes()).decode("ascii")})
+    return shown

@@ -1,0 +1,107 @@
+"""Command line: ``python -m grader grade|report|handout …``.
+
+Anything that goes wrong before grading starts (a missing folder, a bad plan, bad data)
+is one clear line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from grader import i18n
+from grader.plan import PlanError
+from grader.results import CheckResult, ResultsError, read_results
+from grader.submission import SubmissionError
+from reference.data import DataError
+
+USER_ERRORS = (SubmissionError, PlanError, DataError, ResultsError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("grade", help="grade one submission folder")
+    g.add_argument("submission", type=Path, help="folder holding task1.py … task4.py")
+    g.add_argument("--out", type=Path, help="output folder (default: grading-output/<name>)")
+    g.add_argument("--plan", type=Path, help="plan TOML (default: the public plan)")
+    g.add_argument("--data-dir", type=Path,
+                   help="MNIST IDX folder (default: $MNIST_DIR, else the embedded subset)")
+    g.add_argument("--lang", choices=i18n.LANGS, default=i18n.DEFAULT_LANG)
+    g.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="programs run at the same time (default 2)")
+    g.add_argument("--no-bwrap", action="store_true",
+                   help="do not use bubblewrap even when it works (reduced isolation)")
+
+    r = sub.add_parser("report", help="re-render the reports of a results folder")
+    r.add_argument("results_dir", type=Path, help="folder holding results.json")
+    r.add_argument("--lang", choices=i18n.LANGS, help="default: the language graded in")
+
+    h = sub.add_parser("handout", help="write the data the programs are given, for local runs")
+    h.add_argument("out", type=Path, help="folder to write the four MNIST IDX files to")
+    h.add_argument("--plan", type=Path, help="plan TOML (default: the public plan)")
+    h.add_argument("--data-dir", type=Path, help="MNIST IDX folder (default as for grade)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"grade": _grade, "report": _report, "handout": _handout}[args.command](args)
+    except USER_ERRORS as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from grader.grade import grade
+    from grader.report import format_score_table
+
+    out = args.out or Path("grading-output") / args.submission.resolve().name
+    print(f"grading {args.submission} → {out}", file=sys.stderr)
+    doc = grade(args.submission, out, plan_path=args.plan, data_dir=args.data_dir,
+                lang=args.lang, jobs=args.jobs, use_bwrap=False if args.no_bwrap else None,
+                progress=_print_progress)
+    print(format_score_table(doc, args.lang, color=sys.stdout.isatty()))
+    if doc["extra_data"]["sandbox"]["isolation"] == "reduced":
+        print(i18n.tr("cli.reduced_isolation", args.lang,
+                      reason=doc["extra_data"]["sandbox"]["reason"]), file=sys.stderr)
+    print(i18n.tr("cli.reports_written", args.lang, html=out / "report.html",
+                  md=out / "report.md", json=out / "results.json"))
+    return 0
+
+
+def _print_progress(n: int, total: int, result: CheckResult) -> None:
+    print(f"[{n:>2}/{total}] {result.id:<28} {result.outcome:<13} {result.seconds:6.1f}s",
+          file=sys.stderr, flush=True)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from grader.report import render_reports
+
+    doc = read_results(args.results_dir / "results.json")
+    lang = args.lang or doc["extra_data"].get("lang", i18n.DEFAULT_LANG)
+    paths = render_reports(doc, args.results_dir, lang)
+    for path in paths.values():
+        print(path)
+    return 0
+
+
+def _handout(args: argparse.Namespace) -> int:
+    from grader import handout, plan
+    from grader.grade import known_checks
+    from reference.data import load_mnist
+
+    the_plan = plan.load(args.plan, known_checks())
+    if the_plan.visibility != "public":
+        raise PlanError(f"{the_plan.path}: a hidden plan's handout is not written out")
+    handed = handout.prepare(load_mnist(args.data_dir), args.out, the_plan.seeds.get("handout", 0))
+    print(f"wrote {handed.n_test} test images (labels hidden) and the training set to "
+          f"{args.out}; run your programs with MNIST_DIR={args.out}")
+    return 0

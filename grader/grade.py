@@ -1,0 +1,105 @@
+"""Grade one submission: plan → sandboxed checks → results.json → reports."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from grader import __version__, handout, i18n, plan, submission
+from grader.checks import REGISTRY, Check, Context, Verdict
+from grader.report import render_reports
+from grader.results import CheckResult, GradeRun, Message, to_json_dict, write_json_atomic
+from grader.sandbox import Sandbox
+from reference.data import load_mnist
+
+Progress = Callable[[int, int, CheckResult], None]
+
+
+def known_checks() -> dict[str, dict[str, Any]]:
+    """Every registered check id with its default settings, for plan validation."""
+    return {check_id: c.defaults for check_id, c in REGISTRY.items()}
+
+
+def grade(
+    submission_dir: Path,
+    out_dir: Path,
+    *,
+    plan_path: Path | None = None,
+    data_dir: Path | None = None,
+    lang: str = i18n.DEFAULT_LANG,
+    jobs: int = 2,
+    use_bwrap: bool | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Grade ``submission_dir`` and write results.json, report.md and report.html to ``out_dir``.
+
+    Raises SubmissionError, PlanError or DataError (one-line messages) when grading
+    cannot start; once it has started every check yields a record.
+    """
+    started, t0 = datetime.now(UTC), time.perf_counter()
+    sub = submission.load(submission_dir)
+    the_plan = plan.load(plan_path, known_checks())
+    dataset = load_mnist(data_dir)
+    with tempfile.TemporaryDirectory(prefix="le4nn-grade-") as tmp:
+        workspace, data = Path(tmp) / "workspace", Path(tmp) / "data"
+        problems = submission.make_workspace(sub, workspace)
+        handed = handout.prepare(dataset, data, the_plan.seeds.get("handout", 0))
+        sandbox = Sandbox(workspace, data, use_bwrap)
+        ctx = Context(sub, sandbox, handed, the_plan, jobs)
+        results = []
+        for n, (check_id, settings) in enumerate(the_plan.checks.items(), 1):
+            result = run_check(ctx, REGISTRY[check_id], settings, problems)
+            results.append(result)
+            if progress is not None:
+                progress(n, len(the_plan.checks), result)
+    run = GradeRun(
+        grader_version=__version__,
+        submission={"path": str(sub.root), "student_id": sub.student_id, "sha256": sub.sha256,
+                    "programs": {t: p.name for t, p in sub.programs.items()}},
+        plan=the_plan.describe(),
+        data={"source": dataset.source, "n_train": dataset.n_train, "n_test": dataset.n_test,
+              "handout_test_size": handed.n_test},
+        sandbox={"kind": sandbox.kind, "isolation": "full" if sandbox.isolated else "reduced",
+                 "reason": sandbox.reason},
+        seeds=dict(the_plan.seeds),
+        started_at=started.isoformat(timespec="seconds"),
+        duration_s=round(time.perf_counter() - t0, 3),
+        lang=lang,
+    )
+    doc = to_json_dict(run, results, render=lambda m: i18n.render(m, lang))
+    write_json_atomic(out_dir / "results.json", doc)
+    render_reports(doc, out_dir, lang)
+    return doc
+
+
+def run_check(ctx: Context, chk: Check, settings: dict[str, Any],
+              problems: dict[str, str]) -> CheckResult:
+    """Run one check and always return its record, whatever the student code does."""
+    start = time.perf_counter()
+    if ctx.submission.program(chk.program) is None:
+        verdict = Verdict("not_attempted", Message("check.not_attempted",
+                          {"program": f"{chk.program}.py"}))
+    elif chk.program in problems:
+        verdict = Verdict("error", Message("check.notebook_invalid",
+                          {"reason": problems[chk.program]}))
+    else:
+        try:
+            verdict = chk.fn(ctx, settings)
+        except Exception as e:  # a grader bug must cost one check, not the whole report
+            verdict = Verdict("error", Message("check.internal_error",
+                              {"error": f"{type(e).__name__}: {e}"}),
+                              {"traceback": traceback.format_exc(limit=5)})
+            print(f"internal error in {chk.id}: {type(e).__name__}: {e}", file=sys.stderr)
+    weight = float(settings["weight"])
+    return CheckResult(
+        id=chk.id, task=chk.task, outcome=verdict.outcome,
+        score=weight * verdict.score_fraction, max_score=weight, message=verdict.message,
+        details=verdict.details, seconds=time.perf_counter() - start, reproduce=chk.reproduce,
+        visibility="visible" if ctx.plan.visibility == "public" else "after_published",
+    )

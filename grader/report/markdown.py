@@ -1,0 +1,41 @@
+"""Escaping for Markdown output (GitHub-flavoured), used as jinja2 filters.
+
+Messages and diagnostics may quote what a student's program printed, so every piece of
+text is escaped: nothing a submission prints can become a link, HTML or break a table.
+"""
+
+from __future__ import annotations
+
+import re
+
+# ASCII punctuation that CommonMark lets us backslash-escape and that could start markup.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~!#])")
+_BACKTICKS = re.compile(r"`+")
+
+
+def md_text(text: object) -> str:
+    """Plain text safe inside a paragraph or a table cell."""
+    escaped = _SPECIAL.sub(r"\\\1", str(text))
+    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(m) for m in _BACKTICKS.findall(text)), default=0)
+
+
+def md_code(text: object, table: bool = False) -> str:
+    """An inline code span that survives any backticks (and pipes, inside a table) in ``text``."""
+    code = " ".join(str(text).splitlines())
+    if table:
+        # GFM splits table cells on | even inside code spans.
+        code = code.replace("|", "\\|")
+    fence = "`" * (_longest_backtick_run(code) + 1)
+    pad = " " if code.startswith("`") or code.endswith("`") else ""
+    return f"{fence}{pad}{code}{pad}{fence}"
+
+
+def md_fence(text: object) -> str:
+    """A fenced code block longer than any backtick run inside ``text``."""
+    body = str(text)
+    fence = "`" * max(3, _longest_backtick_run(body) + 1)
+    return f"{fence}text\n{body}\n{fence}"

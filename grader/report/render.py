@@ -1,0 +1,59 @@
+"""Write one submission's report.md (+ figures/) and a self-contained report.html."""
+
+from __future__ import annotations
+
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from grader.i18n import LANGS, tr
+from grader.report.markdown import md_code, md_fence, md_text
+from grader.report.model import build_view
+from grader.report.plots import make_figures
+from grader.report.records import ordered_checks
+
+FIGURES_DIR = "figures"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The jinja2 environment over ``report_templates``; HTML templates are autoescaped."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("report_templates", ""),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("nope",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(md_text=md_text, md_code=md_code, md_fence=md_fence)
+    return env
+
+
+def render_reports(doc: dict[str, Any], out_dir: Path, lang: str = "ja") -> dict[str, Path]:
+    """Render ``doc`` (a results.json dict) into ``out_dir``.
+
+    Writes ``report.md`` with its PNGs in ``figures/`` (linked relatively) and
+    ``report.html`` with the same PNGs embedded, so it can be mailed or uploaded alone.
+    Returns the paths under the keys ``md``, ``html`` and ``figures``.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"unknown report language {lang!r}; choose one of {', '.join(LANGS)}")
+    figures = make_figures(ordered_checks(doc), lang)
+    view = build_view(doc, figures, lang)
+    figures_dir = out_dir / FIGURES_DIR
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    for figure in figures:
+        (figures_dir / figure.name).write_bytes(figure.png)
+    paths = {"md": out_dir / "report.md", "html": out_dir / "report.html"}
+    for kind, path in paths.items():
+        text = (
+            environment()
+            .get_template(f"submission.{kind}.j2")
+            .render(view=view, t=partial(tr, lang=lang), figures_dir=FIGURES_DIR)
+        )
+        # newline="\n": the same bytes on every platform.
+        path.write_text(text, encoding="utf-8", newline="\n")
+    return {**paths, "figures": figures_dir}

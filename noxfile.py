@@ -1,0 +1,38 @@
+"""Developer and user entry points: ``nox -s grade``, ``nox -s tests``, ``nox -s lint`` …"""
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+# An unpinned torch pulls several GB of CUDA packages; this pin takes the CPU build.
+TORCH = "torch==2.13.0"
+
+
+@nox.session
+def grade(session: nox.Session) -> None:
+    """Grade a submission (default: the reference) with the public plan."""
+    session.install(".")
+    args = session.posargs or ["submissions/reference"]
+    session.run("python", "-m", "grader", "grade", *args)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite; fast tests by default, ``nox -s tests -- -m slow`` for the slow ones."""
+    session.install(".[test]")
+    session.run("python", "-m", "pytest", *(session.posargs or ["-m", "not slow", "-q"]))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the whole tree."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Training speed of the numpy reference against the same models in PyTorch on the CPU."""
+    session.install(".", TORCH)
+    session.run("python", "benchmarks/bench_reference.py", *session.posargs)

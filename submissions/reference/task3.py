@@ -1,0 +1,6 @@
+"""Task 3 of the course, solved by the reference library (a student-shaped submission)."""
+
+from reference.tasks.common import run_cli
+from reference.tasks.task3 import main
+
+run_cli(main)

@@ -1,0 +1,70 @@
+"""Grading the shipped submissions: the reference passes, each known-bad one fails one check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.grade import grade
+from tests.conftest import EXAMPLES, FAST_PLAN, REFERENCE
+
+# folder → the one check it must fail, and how
+EXPECTED = {
+    "nondeterministic_task1": ("task1.determinism", "failed"),
+    "wrong_format_task1": ("task1.output_format", "failed"),
+    "hanging_task2": ("task2.cross_entropy", "timeout"),
+    "not_learning_task3": ("task3.learning", "failed"),
+    "ignores_input_task4": ("task4.accuracy", "failed"),
+}
+
+
+def outcomes(doc: dict) -> dict[str, str]:
+    return {t["name"]: t["extra_data"]["outcome"] for t in doc["tests"]}
+
+
+def test_every_example_folder_is_covered() -> None:
+    folders = {p.name for p in EXAMPLES.iterdir() if p.is_dir()}
+    assert folders == set(EXPECTED)
+
+
+@pytest.fixture(scope="module")
+def reference_doc(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("reference")
+    return grade(REFERENCE, out, plan_path=FAST_PLAN)
+
+
+def test_reference_passes_every_check(reference_doc: dict) -> None:
+    assert set(outcomes(reference_doc).values()) == {"passed"}, outcomes(reference_doc)
+    assert reference_doc["score"] == reference_doc["max_score"] == 16
+
+
+def test_reference_results_are_recorded(reference_doc: dict) -> None:
+    checks = {t["name"]: t["extra_data"] for t in reference_doc["tests"]}
+    losses = checks["task3.learning"]["details"]["losses"]
+    assert len(losses) == 30 and losses[-1] < losses[0]
+    acc = checks["task4.accuracy"]["details"]
+    assert acc["n"] == 40 and len(acc["labels"]) == len(acc["predictions"]) == 40
+    assert acc["wilson_lower"] <= acc["accuracy"] <= acc["wilson_upper"]
+    assert reference_doc["extra_data"]["seeds"] == {"handout": 7, "sample": 11}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_known_bad_example_fails_exactly_its_check(name: str, tmp_path: Path) -> None:
+    doc = grade(EXAMPLES / name, tmp_path, plan_path=FAST_PLAN)
+    bad_check, bad_outcome = EXPECTED[name]
+    present = {p.stem for p in (EXAMPLES / name).glob("task*.py")}
+    expected = {}
+    for check_id in outcomes(doc):
+        task = check_id.split(".")[0]
+        if check_id == bad_check:
+            expected[check_id] = bad_outcome
+        else:
+            expected[check_id] = "passed" if task in present else "not_attempted"
+    assert outcomes(doc) == expected
+    failing = next(t for t in doc["tests"] if t["name"] == bad_check)
+    assert failing["score"] == 0 and failing["status"] == "failed"
+    assert failing["output"], "a failed check must say why"
+    saved = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert outcomes(saved) == expected
