@@ -19,7 +19,10 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     centre = p + z * z / (2 * n)
     spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     denom = 1 + z * z / n
-    return max(0.0, (centre - spread) / denom), min(1.0, (centre + spread) / denom)
+    # At 0 or n successes the bound is exactly 0 or 1; rounding would leave 1e-17.
+    low = 0.0 if successes == 0 else (centre - spread) / denom
+    high = 1.0 if successes == n else (centre + spread) / denom
+    return low, high
 
 
 def trend_slope(values: list[float]) -> float:

@@ -31,17 +31,16 @@ from grader.results import OUTCOMES, CheckResult
 DPI = 110
 MNIST_SIDE = 28
 MAX_THUMBNAILS = 16
+N_CLASSES = 10
 # Misclassified mosaic geometry, in image pixels: room above each digit for its title.
 _TITLE_GAP = 8
 _SIDE_GAP = 4
 _CELL_W = MNIST_SIDE + _SIDE_GAP
 _CELL_H = MNIST_SIDE + _TITLE_GAP
-N_CLASSES = 10
 
 # Okabe–Ito: distinguishable with every common form of colour blindness.
 OKABE_ITO = {
     "orange": "#E69F00",
-    "sky": "#56B4E9",
     "green": "#009E73",
     "blue": "#0072B2",
     "vermillion": "#D55E00",
@@ -58,10 +57,10 @@ OUTCOME_STYLE: dict[str, tuple[str, str]] = {
     "not_attempted": (OKABE_ITO["grey"], "--"),
 }
 
-# Pinned so a user's matplotlibrc cannot change the output; DejaVu Sans backs up the
-# few symbols (→, −) that IPAexGothic lacks.
+# Pinned so a user's matplotlibrc cannot change the output; DejaVu Sans backs up any
+# symbol that IPAexGothic lacks (e.g. ≥), which a check id or a label might contain.
 STYLE: dict[str, Any] = {
-    "font.family": ["IPAexGothic", "DejaVu Sans"],
+    "font.family": ["DejaVu Sans"],
     "font.size": 10,
     "axes.titlesize": 10,
     "axes.spines.top": False,
@@ -217,7 +216,9 @@ def _prediction_text(pred: Any, lang: str) -> str:
 def _mosaic(images: list[np.ndarray], cols: int) -> np.ma.MaskedArray:
     """Tile images into one array, with masked gaps that leave room for titles."""
     rows = math.ceil(len(images) / cols)
-    mosaic = np.ma.masked_all((rows * _CELL_H, cols * _CELL_W))
+    shape = (rows * _CELL_H, cols * _CELL_W)
+    # Zeros under the mask: masked_all leaves garbage there that trips numpy warnings.
+    mosaic = np.ma.masked_array(np.zeros(shape), mask=np.ones(shape, dtype=bool))
     for i, image in enumerate(images):
         top = (i // cols) * _CELL_H + _TITLE_GAP
         left = (i % cols) * _CELL_W + _SIDE_GAP // 2

@@ -22,7 +22,7 @@ def environment() -> jinja2.Environment:
     """The jinja2 environment over ``report_templates``; HTML templates are autoescaped."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("report_templates", ""),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("nope",), default=False),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

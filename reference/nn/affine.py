@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from reference.nn.init import normal_fan_in
+from reference.nn.init import init_weights
 from reference.nn.layer import Layer
 
 
@@ -26,6 +26,16 @@ def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x @ w.T + b
 
 
+def affine_input_grad(dy: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """∂E/∂X = W^T ∂E/∂Y (eq. 16), with samples as rows: shape (B, M) → (B, D)."""
+    return dy @ w
+
+
+def affine_param_grads(dy: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """∂E/∂W = ∂E/∂Y X^T (eq. 17), shape (M, D), and ∂E/∂b = row sums of ∂E/∂Y (eq. 18), (M,)."""
+    return dy.T @ x, dy.sum(axis=0)
+
+
 def affine_backward(
     dy: np.ndarray, x: np.ndarray, w: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -43,13 +53,18 @@ def affine_backward(
     dw : ndarray, shape (M, D)  — ∂E/∂Y X^T (eq. 17)
     db : ndarray, shape (M,)    — row sums of ∂E/∂Y (eq. 18)
     """
-    return dy @ w, dy.T @ x, dy.sum(axis=0)
+    return affine_input_grad(dy, w), *affine_param_grads(dy, x)
 
 
 class Affine(Layer):
-    """Fully connected layer; accepts (B, ...) inputs and flattens them to (B, D)."""
+    """Fully connected layer; accepts (B, ...) inputs and flattens them to (B, D).
+
+    ``init`` names the scheme of :func:`reference.nn.init.init_weights`: the course's
+    N(0, gain/N) for W and b by default, or ``"he"`` / ``"xavier"``.
+    """
 
     kind = "affine"
+    weight_names = ("W",)
 
     def __init__(
         self,
@@ -57,13 +72,14 @@ class Affine(Layer):
         out_features: int,
         rng: np.random.Generator | None = None,
         gain: float = 1.0,
+        init: str = "course",
     ) -> None:
         super().__init__()
-        self.in_features, self.out_features, self.gain = in_features, out_features, gain
+        self.in_features, self.out_features, self.gain, self.init = (
+            in_features, out_features, gain, init)
         rng = rng if rng is not None else np.random.default_rng(0)
-        # The course draws both W and b from N(0, 1/N) (§4.2.2).
-        self.params["W"] = normal_fan_in(rng, (out_features, in_features), in_features, gain)
-        self.params["b"] = normal_fan_in(rng, (out_features,), in_features, gain)
+        self.params["W"], self.params["b"] = init_weights(
+            rng, init, (out_features, in_features), in_features, out_features, gain)
         self._x: np.ndarray | None = None
         self._in_shape: tuple[int, ...] = ()
 
@@ -72,11 +88,19 @@ class Affine(Layer):
         self._x = x.reshape(x.shape[0], -1)
         return affine_forward(self._x, self.params["W"], self.params["b"])
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        dx, dw, db = affine_backward(dout, self._x, self.params["W"])
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        dw, db = affine_param_grads(dout, self._x)
         self.grads = {"W": dw, "b": db}
-        return dx.reshape(self._in_shape)
+        # The first layer's input is data: its gradient would cost a third of the layer's
+        # work for nothing.
+        if not self.input_grad:
+            return None
+        return affine_input_grad(dout, self.params["W"]).reshape(self._in_shape)
 
     def config(self) -> dict[str, Any]:
         return {"in_features": self.in_features, "out_features": self.out_features,
-                "gain": self.gain}
+                "gain": self.gain, "init": self.init}
+
+    @classmethod
+    def infer_config(cls, config: dict[str, Any], in_shape: tuple[int, ...]) -> dict[str, Any]:
+        return {"in_features": int(np.prod(in_shape)), **config}

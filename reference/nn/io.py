@@ -22,13 +22,14 @@ class ModelFileError(ValueError):
 
 
 def save_model(path: str | os.PathLike, model: Sequential) -> Path:
-    """Write every parameter and the architecture to ``path`` (``.npz`` appended if absent)."""
+    """Write every parameter, every state array (BatchNorm's running statistics) and the
+    architecture to ``path`` (``.npz`` appended if absent)."""
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     meta = json.dumps({"format": FORMAT, "layers": model.architecture()})
     tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(tmp, **{ARCH_KEY: np.array(meta)}, **dict(model.named_params()))
+    np.savez(tmp, **{ARCH_KEY: np.array(meta)}, **_arrays(model))
     os.replace(tmp, path)
     return path
 
@@ -50,7 +51,7 @@ def load_model(path: str | os.PathLike) -> Sequential:
         model = Sequential.from_architecture(meta["layers"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: architecture record is invalid ({e})") from None
-    expected = dict(model.named_params())
+    expected = _arrays(model)
     if set(expected) != set(arrays):
         raise ModelFileError(
             f"{path}: parameters {sorted(arrays)} do not match the architecture "
@@ -62,6 +63,12 @@ def load_model(path: str | os.PathLike) -> Sequential:
                 f"{path}: {name} has shape {arrays[name].shape}, expected {target.shape}"
             )
     for i, layer in enumerate(model.layers):
-        for name in layer.params:
-            layer.params[name] = arrays[f"{i}.{name}"]
+        for store in (layer.params, layer.state):
+            for name in store:
+                store[name] = arrays[f"{i}.{name}"]
     return model
+
+
+def _arrays(model: Sequential) -> dict[str, np.ndarray]:
+    """Parameters and state of ``model``, keyed ``"<layer index>.<name>"``."""
+    return {**dict(model.named_params()), **dict(model.named_state())}

@@ -15,11 +15,17 @@ class Sequential:
     """Layers applied in order; the loss is softmax + cross-entropy on the last output.
 
     Parameters are addressed as ``"<layer index>.<name>"`` (e.g. ``"0.W"``) so an
-    optimizer can keep per-parameter state and a file can store them flat.
+    optimizer can keep per-parameter state and a file can store them flat; layer state
+    (BatchNorm's running statistics) is addressed the same way.
+
+    The first layer's input is data, so the model tells that layer not to compute
+    ∂E/∂x (``input_grad = False``).
     """
 
     def __init__(self, layers: Sequence[Layer]) -> None:
         self.layers = list(layers)
+        if self.layers:
+            self.layers[0].input_grad = False
         self.loss_layer = SoftmaxCrossEntropy()
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
@@ -53,6 +59,11 @@ class Sequential:
             for name, value in layer.params.items():
                 yield f"{i}.{name}", value
 
+    def named_state(self) -> Iterator[tuple[str, np.ndarray]]:
+        for i, layer in enumerate(self.layers):
+            for name, value in layer.state.items():
+                yield f"{i}.{name}", value
+
     def params_and_grads(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Two flat dicts of live arrays, keyed alike; updating a value updates the layer."""
         params, grads = {}, {}
@@ -63,7 +74,8 @@ class Sequential:
         return params, grads
 
     def astype(self, dtype: np.dtype | type) -> Sequential:
-        """Switch every parameter to ``dtype`` (float32 to train, float64 to check gradients)."""
+        """Switch every parameter and state array to ``dtype`` (float32 to train, float64 to
+        check gradients)."""
         for layer in self.layers:
             layer.astype(dtype)
         return self

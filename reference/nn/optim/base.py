@@ -10,8 +10,9 @@ import numpy as np
 class Optimizer:
     """Updates parameters in place: ``update(params, grads)`` with dicts keyed alike.
 
-    Per-parameter state (velocities, running averages) is kept in dicts keyed by the
-    same names, so one optimizer serves a whole network.
+    Per-parameter state (velocities, running averages) lives in ``slots``: one dict per
+    quantity of the update rule (``"h"``, ``"m"`` …) keyed by parameter name, so one
+    optimizer serves a whole network and each parameter keeps its own history.
     """
 
     kind: ClassVar[str] = ""
@@ -22,8 +23,19 @@ class Optimizer:
         if cls.kind:
             Optimizer.registry[cls.kind] = cls
 
+    def __init__(self) -> None:
+        self.slots: dict[str, dict[str, np.ndarray]] = {}
+
     def update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
+
+    def slot(self, quantity: str, name: str, like: np.ndarray, initial: float = 0.0) -> np.ndarray:
+        """The array ``quantity`` of parameter ``name``, created filled with ``initial``
+        (shape and dtype of ``like``) on first use."""
+        per_name = self.slots.setdefault(quantity, {})
+        if name not in per_name:
+            per_name[name] = np.full_like(like, initial)
+        return per_name[name]
 
     @staticmethod
     def create(kind: str, **hyper: float) -> Optimizer:

@@ -8,11 +8,12 @@ from reference.nn.optim.base import Optimizer
 
 
 class SGD(Optimizer):
-    """W ← W − η ∂E_n/∂W for every parameter (eq. 20–23)."""
+    """W ← W − η ∂E_n/∂W for every parameter (eq. 39; eq. 20–23 per layer)."""
 
     kind = "sgd"
 
     def __init__(self, lr: float = 0.01) -> None:
+        super().__init__()
         self.lr = lr
 
     def update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:

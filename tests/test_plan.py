@@ -1,0 +1,59 @@
+"""Plans: the shipped public plan loads, and every mistake in a plan file is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.grade import known_checks
+from grader.plan import PlanError, load, public_plan_path
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "plan.toml"
+    path.write_text("[plan]\nname = 'x'\n[seeds]\nhandout = 1\n" + text, encoding="utf-8")
+    return path
+
+
+def test_public_plan_covers_every_check() -> None:
+    plan = load(None, known_checks())
+    assert plan.visibility == "public" and plan.path == str(public_plan_path())
+    assert set(plan.checks) == set(known_checks())
+    assert plan.checks["task4.accuracy"]["threshold"] == 0.8
+    assert plan.limits_for("task3").wall_s == 600 and plan.limits_for("task1").wall_s == 30
+    assert plan.limits_for("task1").memory_bytes == 4096 << 20
+
+
+def test_defaults_fill_settings_the_plan_leaves_out(tmp_path: Path) -> None:
+    plan = load(write(tmp_path, '[checks."task4.accuracy"]\nsample = 10\n'), known_checks())
+    assert plan.checks["task4.accuracy"] == {"weight": 1.0, "sample": 10, "threshold": 0.8,
+                                             "confidence": 0.95}
+    assert list(plan.checks) == ["task4.accuracy"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('[checks."task9.magic"]\n', "unknown check 'task9.magic'"),
+        ('[checks."task4.accuracy"]\nsampel = 3\n', "has no setting 'sampel'"),
+        ('[checks."task4.accuracy"]\nsample = "many"\n', "should be a int"),
+        ('[checks."task1.determinism"]\nweight = -1\n', "must not be negative"),
+        ("[checks]\n[limits]\nwall = 3\n", "[limits] has no setting 'wall'"),
+        ("[checks]\n[limits.task3]\nwall_s = 0\n", "[limits.task3] wall_s must be a positive"),
+        ("[checks]\nx = = 1\n", "not a valid UTF-8 TOML"),
+    ],
+)
+def test_mistakes_are_named(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(PlanError) as err:
+        load(write(tmp_path, text), known_checks())
+    assert fragment in str(err.value) and str(tmp_path / "plan.toml") in str(err.value)
+
+
+def test_missing_file_and_bad_visibility(tmp_path: Path) -> None:
+    with pytest.raises(PlanError, match="plan file not found"):
+        load(tmp_path / "nope.toml", known_checks())
+    path = tmp_path / "v.toml"
+    path.write_text("[plan]\nvisibility = 'secret'\n[seeds]\n[checks]\n")
+    with pytest.raises(PlanError, match="visibility = 'secret'"):
+        load(path, known_checks())
