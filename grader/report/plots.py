@@ -60,7 +60,7 @@ OUTCOME_STYLE: dict[str, tuple[str, str]] = {
 # Pinned so a user's matplotlibrc cannot change the output; DejaVu Sans backs up any
 # symbol that IPAexGothic lacks (e.g. ≥), which a check id or a label might contain.
 STYLE: dict[str, Any] = {
-    "font.family": ["DejaVu Sans"],
+    "font.family": ["IPAexGothic", "DejaVu Sans"],
     "font.size": 10,
     "axes.titlesize": 10,
     "axes.spines.top": False,

@@ -10,6 +10,7 @@ import numpy as np
 
 from reference.nn.model import Sequential
 from reference.nn.optim import Optimizer
+from reference.nn.regularizers import Regularizer
 
 
 @dataclass
@@ -56,11 +57,14 @@ def train(
     rng: np.random.Generator,
     test: tuple[np.ndarray, np.ndarray] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    regularizer: Regularizer | None = None,
 ) -> History:
     """Minibatch training; one epoch is one pass over a fresh permutation of the data.
 
     The reported train loss of an epoch is the mean of its minibatch losses E_n
-    (eq. 8), weighted by batch size so a short last batch counts fairly.
+    (eq. 8), weighted by batch size so a short last batch counts fairly. With a
+    ``regularizer`` (weight decay) each minibatch's loss includes its penalty, which is
+    the objective being minimised; the test loss stays the plain cross-entropy.
 
     Parameters
     ----------
@@ -75,9 +79,12 @@ def train(
         loss_sum, correct = 0.0, 0
         for i in range(0, n, batch_size):
             idx = order[i : i + batch_size]
-            loss_sum += model.loss(x[idx], labels[idx], train=True) * len(idx)
+            loss = model.loss(x[idx], labels[idx], train=True)
             correct += int((model.loss_layer.probabilities.argmax(axis=1) == labels[idx]).sum())
             model.backward()
+            if regularizer is not None:
+                loss += regularizer.apply(model)
+            loss_sum += loss * len(idx)
             optimizer.update(*model.params_and_grads())
         test_loss, test_acc = evaluate(model, *test) if test is not None else (None, None)
         record = EpochRecord(epoch, loss_sum / n, correct / n, test_loss, test_acc,
