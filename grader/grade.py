@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from grader import __version__, handout, i18n, plan, submission
+from grader.api_client import install_worker
 from grader.checks import REGISTRY, Check, Context, Verdict
 from grader.report import render_reports
 from grader.results import CheckResult, GradeRun, Message, to_json_dict, write_json_atomic
@@ -47,17 +50,13 @@ def grade(
     the_plan = plan.load(plan_path, known_checks())
     dataset = load_mnist(data_dir)
     with tempfile.TemporaryDirectory(prefix="le4nn-grade-") as tmp:
-        workspace, data = Path(tmp) / "workspace", Path(tmp) / "data"
+        workspace, data, tools = (Path(tmp) / name for name in ("workspace", "data", "tools"))
         problems = submission.make_workspace(sub, workspace)
         handed = handout.prepare(dataset, data, the_plan.seeds.get("handout", 0))
-        sandbox = Sandbox(workspace, data, use_bwrap)
+        install_worker(tools)
+        sandbox = Sandbox(workspace, data, use_bwrap, tools_dir=tools)
         ctx = Context(sub, sandbox, handed, the_plan, jobs)
-        results = []
-        for n, (check_id, settings) in enumerate(the_plan.checks.items(), 1):
-            result = run_check(ctx, REGISTRY[check_id], settings, problems)
-            results.append(result)
-            if progress is not None:
-                progress(n, len(the_plan.checks), result)
+        results = run_checks(ctx, the_plan.checks, problems, progress)
     run = GradeRun(
         grader_version=__version__,
         submission={"path": str(sub.root), "student_id": sub.student_id, "sha256": sub.sha256,
@@ -78,14 +77,41 @@ def grade(
     return doc
 
 
+def run_checks(ctx: Context, checks: dict[str, dict[str, Any]], problems: dict[str, str],
+               progress: Progress | None) -> list[CheckResult]:
+    """Run every check of the plan; the results come back in plan order.
+
+    Program checks run one after another (task 4 needs the file task 3 wrote, and they
+    parallelise inside); API checks are independent and run ``jobs`` at a time.
+    """
+    done = 0
+    lock = threading.Lock()
+
+    def one(check_id: str) -> CheckResult:
+        nonlocal done
+        result = run_check(ctx, REGISTRY[check_id], checks[check_id], problems)
+        with lock:
+            done += 1
+            if progress is not None:
+                progress(done, len(checks), result)
+        return result
+
+    programs = [c for c in checks if REGISTRY[c].program is not None]
+    api = [c for c in checks if REGISTRY[c].program is None]
+    results = {c: one(c) for c in programs}
+    with ThreadPoolExecutor(max_workers=ctx.jobs) as pool:
+        results.update(zip(api, pool.map(one, api), strict=True))
+    return [results[c] for c in checks]
+
+
 def run_check(ctx: Context, chk: Check, settings: dict[str, Any],
               problems: dict[str, str]) -> CheckResult:
     """Run one check and always return its record, whatever the student code does."""
     start = time.perf_counter()
-    if ctx.submission.program(chk.program) is None:
+    if chk.program is not None and ctx.submission.program(chk.program) is None:
         verdict = Verdict("not_attempted", Message("check.not_attempted",
                           {"program": f"{chk.program}.py"}))
-    elif chk.program in problems:
+    elif chk.program is not None and chk.program in problems:
         verdict = Verdict("error", Message("check.notebook_invalid",
                           {"reason": problems[chk.program]}))
     else:

@@ -28,6 +28,7 @@ import reference
 WORKSPACE_MOUNT = "/submission"
 DATA_MOUNT = "/data"
 LIBRARY_MOUNT = "/opt/le4nn"
+TOOLS_MOUNT = "/opt/le4nn-tools"
 SANDBOX_UID = 65534
 
 
@@ -120,11 +121,14 @@ class Sandbox:
     workspace : the submission's scratch copy; the only place a program may write.
     data_dir : folder of data files the program may read (exposed as ``$MNIST_DIR``).
     use_bwrap : ``None`` uses bubblewrap when it works here; ``False`` never does.
+    tools_dir : folder of the grader's own helper scripts (the check worker), read-only.
     """
 
-    def __init__(self, workspace: Path, data_dir: Path | None, use_bwrap: bool | None = None):
+    def __init__(self, workspace: Path, data_dir: Path | None, use_bwrap: bool | None = None,
+                 tools_dir: Path | None = None):
         self.workspace = workspace.resolve()
         self.data_dir = data_dir.resolve() if data_dir is not None else None
+        self.tools_dir = tools_dir.resolve() if tools_dir is not None else None
         works, why = bwrap_status()
         self.isolated = works if use_bwrap is None else (use_bwrap and works)
         self.reason = why if not self.isolated else "bwrap"
@@ -143,6 +147,12 @@ class Sandbox:
         if self.isolated:
             argv = ["bwrap", *self._bwrap_args(), *argv]
         return _run_limited(argv, stdin, env, self.workspace, limits)
+
+    def tool(self, name: str) -> str:
+        """The path of a file of ``tools_dir`` as the sandboxed program sees it."""
+        if self.tools_dir is None:
+            raise ValueError("this sandbox has no tools folder")
+        return f"{TOOLS_MOUNT}/{name}" if self.isolated else str(self.tools_dir / name)
 
     def _environment(self) -> dict[str, str]:
         inside = self.isolated
@@ -180,6 +190,8 @@ class Sandbox:
             args += ["--ro-bind", str(lib), f"{LIBRARY_MOUNT}/{lib.name}"]
         if self.data_dir is not None:
             args += ["--ro-bind", str(self.data_dir), DATA_MOUNT]
+        if self.tools_dir is not None:
+            args += ["--ro-bind", str(self.tools_dir), TOOLS_MOUNT]
         return [*args, "--bind", str(self.workspace), WORKSPACE_MOUNT,
                 "--chdir", WORKSPACE_MOUNT]
 

@@ -57,7 +57,7 @@ def test_unusable_paths_are_clear_errors(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "x.py"
     if kind == "file":
         path.write_text("")
-    with pytest.raises(SubmissionError, match="folder holding task1.py"):
+    with pytest.raises(SubmissionError, match=r"folder holding task1\.py"):
         load(path)
 
 

@@ -1,6 +1,24 @@
 """The check catalogue. Importing this package registers every check family."""
 
-from grader.checks import cli_classify, cli_training
+from grader.checks import (
+    api_behaviour,
+    api_layers,
+    api_optimizers,
+    banned,
+    cli_classify,
+    cli_training,
+)
 from grader.checks.base import REGISTRY, Check, Context, Verdict
 
-__all__ = ["REGISTRY", "Check", "Context", "Verdict", "cli_classify", "cli_training"]
+__all__ = [
+    "REGISTRY",
+    "Check",
+    "Context",
+    "Verdict",
+    "api_behaviour",
+    "api_layers",
+    "api_optimizers",
+    "banned",
+    "cli_classify",
+    "cli_training",
+]

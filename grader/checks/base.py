@@ -51,10 +51,14 @@ CheckFn = Callable[["Context", dict[str, Any]], Verdict]
 
 @dataclass(frozen=True)
 class Check:
-    """A registered check: its id (``task1.output_format``), the program it needs, defaults."""
+    """A registered check: its id (``task1.output_format``), the program it needs, defaults.
+
+    ``program`` is None for checks of the Python API, which find out themselves whether
+    the submission has what they need.
+    """
 
     id: str
-    program: str
+    program: str | None
     fn: CheckFn
     defaults: dict[str, Any]
     reproduce: str
@@ -67,7 +71,7 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 
 
-def check(check_id: str, *, program: str, reproduce: str = "",
+def check(check_id: str, *, program: str | None, reproduce: str = "",
           **defaults: Any) -> Callable[[CheckFn], CheckFn]:
     """Register ``fn`` as the check ``check_id``; keyword arguments are its plan settings."""
 

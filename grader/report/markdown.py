@@ -39,3 +39,12 @@ def md_fence(text: object) -> str:
     body = str(text)
     fence = "`" * max(3, _longest_backtick_run(body) + 1)
     return f"{fence}text\n{body}\n{fence}"
+
+
+# GitHub keeps letters, digits (any script), "_", "-" and spaces of a heading.
+_NOT_SLUG = re.compile(r"[^\w\- ]")
+
+
+def md_slug(heading: object) -> str:
+    """The anchor GitHub (and most previewers) give a heading: ``課題 2`` → ``課題-2``."""
+    return _NOT_SLUG.sub("", str(heading).lower()).replace(" ", "-")

@@ -13,18 +13,19 @@ from grader.i18n import catalogue, render, tr
 from grader.report.outcomes import DIAGNOSED, SYMBOLS, format_score, outcome_label
 from grader.report.plots import Figure
 from grader.report.records import ACCURACY_CHECK, checks_by_task, find_check, task_number
+from grader.report.view import (
+    Fact,
+    NumberedFigure,
+    Table,
+    facts_table,
+    number_figures,
+    percent,
+    text_row,
+)
 from grader.results import OUTCOMES, CheckResult
 
 MISSING = "—"
 MAX_FACT_CHARS = 120
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One labelled value (a header line, a detail, a row of a two-column table)."""
-
-    label: str
-    value: str
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class CheckRow:
     message: str
     seconds: str
     reproduce: str
+    section: str
     facts: list[Fact] = field(default_factory=list)
     blocks: list[TextBlock] = field(default_factory=list)
 
@@ -54,13 +56,14 @@ class CheckRow:
     def has_details(self) -> bool:
         return bool(self.facts or self.blocks)
 
+    @property
+    def anchor(self) -> str:
+        """The HTML id of the check's row, linked from "what to fix first"."""
+        return f"check-{self.id}"
 
-@dataclass
-class NumberedFigure:
-    """A figure with its number in the report ("図 2" / "Figure 2")."""
-
-    figure: Figure
-    number: str
+    @property
+    def needs_fixing(self) -> bool:
+        return self.outcome in DIAGNOSED
 
 
 @dataclass
@@ -70,7 +73,7 @@ class TaskSection:
     task: str
     heading: str
     checks: list[CheckRow]
-    accuracy: list[Fact] = field(default_factory=list)
+    accuracy: Table | None = None
     figures: list[NumberedFigure] = field(default_factory=list)
 
 
@@ -79,12 +82,15 @@ class ReportView:
     """Everything the submission templates need."""
 
     lang: str
-    header: list[Fact]
+    student: Fact
+    setup: list[Fact]
     reduced_isolation: bool
     public_plan: bool
     total: str
-    counts: list[Fact]
+    counts: Table
     verdict: str
+    fix_first: list[CheckRow]
+    not_attempted: Fact | None
     tasks: list[TaskSection]
     figures: list[NumberedFigure]
     footer: str
@@ -100,7 +106,10 @@ def build_view(doc: dict[str, Any], figures: list[Figure], lang: str) -> ReportV
     public = run["plan"].get("visibility") == "public"
     return ReportView(
         lang=lang,
-        header=_header(run, lang),
+        student=Fact(
+            tr("report.header.student", lang), str(run["submission"].get("student_id", MISSING))
+        ),
+        setup=_setup(run, lang),
         reduced_isolation=run["sandbox"].get("isolation") == "reduced",
         public_plan=public,
         total=tr(
@@ -109,10 +118,11 @@ def build_view(doc: dict[str, Any], figures: list[Figure], lang: str) -> ReportV
             score=format_score(doc["score"]),
             max_score=format_score(doc["max_score"]),
         ),
-        counts=[
-            Fact(outcome_label(o, lang), str(sum(c.outcome == o for c in checks))) for o in OUTCOMES
-        ],
+        counts=_counts(checks, lang),
         verdict=_verdict(checks, public, lang),
+        # Report order: later tasks build on earlier ones (task 4 loads task 3's parameters).
+        fix_first=[row for task in tasks for row in task.checks if row.needs_fixing],
+        not_attempted=_not_attempted(tasks, lang),
         tasks=tasks,
         figures=unplaced,
         footer=tr("report.footer", lang, version=run["grader_version"]),
@@ -124,13 +134,13 @@ def _known_word(key: str, raw: Any, lang: str) -> str:
     return tr(key, lang) if key in catalogue() else str(raw)
 
 
-def _header(run: dict[str, Any], lang: str) -> list[Fact]:
+def _setup(run: dict[str, Any], lang: str) -> list[Fact]:
+    """How the submission was graded: what, with which plan, data, sandbox and seeds."""
     submission, plan, sandbox, seeds = run["submission"], run["plan"], run["sandbox"], run["seeds"]
     sha = str(submission.get("sha256", ""))[:12]
     visibility = plan.get("visibility", MISSING)
     isolation = sandbox.get("isolation", MISSING)
     rows = [
-        ("student", submission.get("student_id", MISSING)),
         ("submission", f"{submission.get('path', MISSING)} (sha256 {sha or MISSING})"),
         (
             "plan",
@@ -159,6 +169,29 @@ def _header(run: dict[str, Any], lang: str) -> list[Fact]:
     return [Fact(tr(f"report.header.{key}", lang), str(value)) for key, value in rows]
 
 
+def _not_attempted(tasks: list[TaskSection], lang: str) -> Fact | None:
+    """How many checks were not attempted and in which tasks (e.g. a program left out)."""
+    rows = [(task, row) for task in tasks for row in task.checks if row.outcome == "not_attempted"]
+    if not rows:
+        return None
+    sections = ", ".join(dict.fromkeys(task.heading for task, _ in rows))
+    return Fact(
+        outcome_label("not_attempted", lang),
+        tr("report.fix.not_attempted", lang, count=len(rows), sections=sections),
+    )
+
+
+def _counts(checks: list[CheckResult], lang: str) -> Table:
+    """One row: how many checks ended with each outcome."""
+    counts = [str(sum(c.outcome == o for c in checks)) for o in OUTCOMES]
+    return Table(
+        css="counts",
+        head=(tr("report.col.outcome", lang), *(outcome_label(o, lang) for o in OUTCOMES)),
+        rows=(text_row(tr("report.summary.count", lang), *counts),),
+        numeric=(False, *(True for _ in OUTCOMES)),
+    )
+
+
 def _verdict(checks: list[CheckResult], public: bool, lang: str) -> str:
     passed = sum(c.passed for c in checks)
     if passed < len(checks) or not checks:
@@ -171,15 +204,16 @@ def _verdict(checks: list[CheckResult], public: bool, lang: str) -> str:
 
 def _task_section(task: str, checks: list[CheckResult], lang: str) -> TaskSection:
     accuracy_check = find_check(checks, ACCURACY_CHECK)
+    heading = tr("report.task.heading", lang, name=task_number(task))
     return TaskSection(
         task=task,
-        heading=tr("report.task.heading", lang, name=task_number(task)),
-        checks=[_check_row(c, lang) for c in checks],
-        accuracy=_accuracy_table(accuracy_check.details, lang) if accuracy_check else [],
+        heading=heading,
+        checks=[_check_row(c, heading, lang) for c in checks],
+        accuracy=_accuracy_table(accuracy_check.details, lang) if accuracy_check else None,
     )
 
 
-def _check_row(check: CheckResult, lang: str) -> CheckRow:
+def _check_row(check: CheckResult, section: str, lang: str) -> CheckRow:
     diagnosed = check.outcome in DIAGNOSED
     return CheckRow(
         id=check.id,
@@ -191,7 +225,8 @@ def _check_row(check: CheckResult, lang: str) -> CheckRow:
         message=render(check.message, lang),
         seconds=f"{check.seconds:.2f}",
         reproduce=check.reproduce,
-        facts=_facts(check.details) if diagnosed else [],
+        section=section,
+        facts=_facts(check.details, lang) if diagnosed else [],
         blocks=_text_blocks(check.details, lang) if diagnosed else [],
     )
 
@@ -204,15 +239,18 @@ def _is_text_block(key: str, value: Any) -> bool:
     )
 
 
-def _format_value(value: Any) -> str:
+def _format_value(value: Any, lang: str) -> str:
     text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    if not text.strip():
+        # e.g. an empty stderr: say so rather than show nothing after "=".
+        return tr("report.details.empty", lang)
     return text if len(text) <= MAX_FACT_CHARS else text[: MAX_FACT_CHARS - 1] + "…"
 
 
-def _facts(details: dict[str, Any]) -> list[Fact]:
+def _facts(details: dict[str, Any], lang: str) -> list[Fact]:
     """Short scalar details; lists and tables are left to figures or omitted."""
     return [
-        Fact(key, _format_value(value))
+        Fact(key, _format_value(value, lang))
         for key, value in sorted(details.items())
         if isinstance(value, str | int | float | bool | None) and not _is_text_block(key, value)
     ]
@@ -226,28 +264,27 @@ def _text_blocks(details: dict[str, Any], lang: str) -> list[TextBlock]:
     ]
 
 
-def _percent(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
-def _accuracy_table(details: dict[str, Any], lang: str) -> list[Fact]:
+def _accuracy_table(details: dict[str, Any], lang: str) -> Table | None:
     """Accuracy, its Wilson lower bound and the threshold, when the check recorded them."""
     needed = ("n", "correct", "accuracy", "wilson_lower", "threshold", "confidence")
     if not all(isinstance(details.get(k), int | float) for k in needed):
-        return []
+        return None
     above = details["wilson_lower"] >= details["threshold"]
     rows = [
         ("correct", f"{details['correct']} / {details['n']}"),
-        ("accuracy", _percent(details["accuracy"])),
-        ("wilson", _percent(details["wilson_lower"])),
-        ("threshold", _percent(details["threshold"])),
+        ("accuracy", percent(details["accuracy"])),
+        ("wilson", percent(details["wilson_lower"])),
+        ("threshold", percent(details["threshold"])),
         ("verdict", tr("report.accuracy.above" if above else "report.accuracy.below", lang)),
     ]
     confidence = f"{100 * details['confidence']:g}%"
-    return [
+    facts = [
         Fact(tr(f"report.accuracy.{key}", lang, confidence=confidence), value)
         for key, value in rows
     ]
+    return facts_table(
+        "accuracy", facts, tr("report.accuracy.item", lang), tr("report.accuracy.value", lang)
+    )
 
 
 def _place_figures(
@@ -261,8 +298,7 @@ def _place_figures(
     position = {t.task: i for i, t in enumerate(tasks)}
     placed = sorted(figures, key=lambda f: position.get(f.task, len(tasks)))
     unplaced: list[NumberedFigure] = []
-    for number, figure in enumerate(placed, start=1):
-        numbered = NumberedFigure(figure, tr("report.figure.number", lang, n=number))
-        section = sections.get(figure.task)
+    for numbered in number_figures(placed, lang):
+        section = sections.get(numbered.figure.task)
         (section.figures if section else unplaced).append(numbered)
     return unplaced

@@ -12,9 +12,9 @@ import base64
 import binascii
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import matplotlib_fontja  # noqa: F401  (registers the IPAexGothic font for Japanese labels)
 import numpy as np
@@ -88,21 +88,44 @@ class Figure:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
+T = TypeVar("T")
 Builder = Callable[[list[CheckResult], str], Figure | None]
 
 
-def make_figures(checks: list[CheckResult], lang: str) -> list[Figure]:
-    """Every figure whose data is present, in the order of :data:`BUILDERS`."""
+def draw(builders: Sequence[Callable[[T, str], Figure | None]], data: T, lang: str) -> list[Figure]:
+    """Run each builder on ``data`` in the pinned style; keep the figures whose data is present."""
     with rc_context(STYLE):
-        figures = [build(checks, lang) for build in BUILDERS]
+        figures = [build(data, lang) for build in builders]
     return [f for f in figures if f is not None]
 
 
-def _png(fig: MplFigure) -> bytes:
+def make_figures(checks: list[CheckResult], lang: str) -> list[Figure]:
+    """Every figure of a submission whose data is present, in the order of :data:`BUILDERS`."""
+    return draw(BUILDERS, checks, lang)
+
+
+def png_bytes(fig: MplFigure) -> bytes:
+    """The figure as PNG bytes that depend only on what was drawn."""
     # Dropping the Software tag keeps the bytes independent of the matplotlib version.
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()
+
+
+def add_outcome_legend(fig: MplFigure, outcomes: list[str], lang: str) -> None:
+    """A one-row legend under the axes with the colour and hatch of each outcome given."""
+    handles = [
+        Patch(
+            facecolor=OUTCOME_STYLE[o][0],
+            hatch=OUTCOME_STYLE[o][1],
+            edgecolor="black",
+            label=outcome_word(o, lang),
+        )
+        for o in outcomes
+    ]
+    fig.legend(
+        handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False
+    )
 
 
 def _is_number(x: Any) -> bool:
@@ -140,7 +163,7 @@ def learning_curve(checks: list[CheckResult], lang: str) -> Figure | None:
         min=f"{min(losses):.4g}",
     )
     return Figure(
-        "learning_curve.png", check.task, _png(fig), alt, tr("report.fig.learning.caption", lang)
+        "learning_curve.png", check.task, png_bytes(fig), alt, tr("report.fig.learning.caption", lang)
     )
 
 
@@ -194,7 +217,7 @@ def confusion_matrix(checks: list[CheckResult], lang: str) -> Figure | None:
         invalid=int(matrix[:, -1].sum()),
     )
     return Figure(
-        "confusion_matrix.png", check.task, _png(fig), alt, tr("report.fig.confusion.caption", lang)
+        "confusion_matrix.png", check.task, png_bytes(fig), alt, tr("report.fig.confusion.caption", lang)
     )
 
 
@@ -270,7 +293,7 @@ def misclassified_grid(checks: list[CheckResult], lang: str) -> Figure | None:
     return Figure(
         "misclassified.png",
         check.task,
-        _png(fig),
+        png_bytes(fig),
         alt,
         tr("report.fig.misclassified.caption", lang, count=len(shown)),
     )
@@ -297,19 +320,7 @@ def timings(checks: list[CheckResult], lang: str) -> Figure | None:
     ax.invert_yaxis()  # same top-to-bottom order as the report
     ax.set_xlabel(tr("report.fig.timings.xlabel", lang))
     ax.margins(x=0.12)
-    present = [o for o in OUTCOMES if any(c.outcome == o for c in checks)]
-    handles = [
-        Patch(
-            facecolor=OUTCOME_STYLE[o][0],
-            hatch=OUTCOME_STYLE[o][1],
-            edgecolor="black",
-            label=outcome_word(o, lang),
-        )
-        for o in present
-    ]
-    fig.legend(
-        handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False
-    )
+    add_outcome_legend(fig, [o for o in OUTCOMES if any(c.outcome == o for c in checks)], lang)
     slowest = max(checks, key=lambda c: c.seconds)
     alt = tr(
         "report.fig.timings.alt",
@@ -319,7 +330,7 @@ def timings(checks: list[CheckResult], lang: str) -> Figure | None:
         slowest=slowest.id,
         seconds=f"{slowest.seconds:.2f}",
     )
-    return Figure("timings.png", None, _png(fig), alt, tr("report.fig.timings.caption", lang))
+    return Figure("timings.png", None, png_bytes(fig), alt, tr("report.fig.timings.caption", lang))
 
 
 BUILDERS: tuple[Builder, ...] = (learning_curve, confusion_matrix, misclassified_grid, timings)

@@ -1,4 +1,4 @@
-"""Write one submission's report.md (+ figures/) and a self-contained report.html."""
+"""Write a report as Markdown (+ figures/) and as one self-contained HTML file."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import jinja2
 
 from grader.i18n import LANGS, tr
-from grader.report.markdown import md_code, md_fence, md_text
+from grader.report.markdown import md_code, md_fence, md_slug, md_text
 from grader.report.model import build_view
-from grader.report.plots import make_figures
+from grader.report.plots import Figure, make_figures
 from grader.report.records import ordered_checks
 
 FIGURES_DIR = "figures"
@@ -28,8 +28,38 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(md_text=md_text, md_code=md_code, md_fence=md_fence)
+    env.filters.update(md_text=md_text, md_code=md_code, md_fence=md_fence, md_slug=md_slug)
     return env
+
+
+def check_lang(lang: str) -> None:
+    """Refuse a report language the catalogue does not have."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown report language {lang!r}; choose one of {', '.join(LANGS)}")
+
+
+def write_report(
+    stem: str, template: str, view: Any, figures: list[Figure], out_dir: Path, lang: str
+) -> dict[str, Path]:
+    """Write ``<stem>.md`` (figures as PNGs in ``figures/``) and a self-contained ``<stem>.html``.
+
+    ``template`` names the pair ``<template>.md.j2`` / ``<template>.html.j2``; both get
+    ``view``, ``t`` (the catalogue in ``lang``) and ``figures_dir``.
+    """
+    figures_dir = out_dir / FIGURES_DIR
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    for figure in figures:
+        (figures_dir / figure.name).write_bytes(figure.png)
+    paths = {"md": out_dir / f"{stem}.md", "html": out_dir / f"{stem}.html"}
+    for kind, path in paths.items():
+        text = (
+            environment()
+            .get_template(f"{template}.{kind}.j2")
+            .render(view=view, t=partial(tr, lang=lang), figures_dir=FIGURES_DIR)
+        )
+        # newline="\n": the same bytes on every platform.
+        path.write_text(text, encoding="utf-8", newline="\n")
+    return {**paths, "figures": figures_dir}
 
 
 def render_reports(doc: dict[str, Any], out_dir: Path, lang: str = "ja") -> dict[str, Path]:
@@ -39,21 +69,6 @@ def render_reports(doc: dict[str, Any], out_dir: Path, lang: str = "ja") -> dict
     ``report.html`` with the same PNGs embedded, so it can be mailed or uploaded alone.
     Returns the paths under the keys ``md``, ``html`` and ``figures``.
     """
-    if lang not in LANGS:
-        raise ValueError(f"unknown report language {lang!r}; choose one of {', '.join(LANGS)}")
+    check_lang(lang)
     figures = make_figures(ordered_checks(doc), lang)
-    view = build_view(doc, figures, lang)
-    figures_dir = out_dir / FIGURES_DIR
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    for figure in figures:
-        (figures_dir / figure.name).write_bytes(figure.png)
-    paths = {"md": out_dir / "report.md", "html": out_dir / "report.html"}
-    for kind, path in paths.items():
-        text = (
-            environment()
-            .get_template(f"submission.{kind}.j2")
-            .render(view=view, t=partial(tr, lang=lang), figures_dir=FIGURES_DIR)
-        )
-        # newline="\n": the same bytes on every platform.
-        path.write_text(text, encoding="utf-8", newline="\n")
-    return {**paths, "figures": figures_dir}
+    return write_report("report", "submission", build_view(doc, figures, lang), figures, out_dir, lang)

@@ -1,0 +1,81 @@
+"""What the API checks share: seeded cases, one worker run per check, comparisons.
+
+API checks exercise the student's layers and optimizers through the worker
+(:mod:`grader.worker`) and compare against the reference (:mod:`reference.nn.factory`),
+which runs here, in the grader process, on the same inputs.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+
+from grader.api_client import Answers, ask
+from grader.checks.base import Context, Verdict, failed
+from grader.results import Message
+
+API_LIMITS_KEY = "api"
+
+
+def case_rng(ctx: Context, check_id: str) -> np.random.Generator:
+    """A generator seeded by the plan and the check, so each check has its own cases."""
+    return np.random.default_rng([ctx.plan.seeds.get("sample", 0), zlib.crc32(check_id.encode())])
+
+
+def exchange(ctx: Context, requests: list[dict[str, Any]]) -> Answers:
+    return ask(ctx.sandbox, requests, ctx.plan.limits_for(API_LIMITS_KEY))
+
+
+def worker_problem(ans: Answers, kind: str) -> Verdict | None:
+    """The verdict when the worker could not answer everything, else None."""
+    error = ans.first_error()
+    if error is not None and error.get("not_attempted"):
+        return Verdict("not_attempted", Message("api.not_attempted", {"kind": kind,
+                       "reason": error["error"]}))
+    if error is not None:
+        return Verdict("failed", Message("api.raised", {"kind": kind, "error": error["error"],
+                       "where": error.get("where") or "?"}), {"trace": error.get("trace", "")})
+    if not ans.complete:
+        outcome = "timeout" if ans.run.timed_out else "error"
+        return Verdict(outcome, Message("api.worker_died", {"kind": kind,
+                       "ended": ans.run.describe_failure()}),
+                       {"stderr_tail": ans.run.stderr_tail()})
+    return None
+
+
+def as_array(value: Any) -> np.ndarray | None:
+    """A numeric ndarray, or None for anything else the student code returned."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return value
+    if isinstance(value, int | float):
+        return np.asarray(value, dtype=np.float64)
+    return None
+
+
+def compare(what: str, got: Any, expected: np.ndarray, rtol: float,
+            details: dict[str, Any]) -> Verdict | None:
+    """None when ``got`` matches ``expected`` within ``rtol`` of its scale, else a failure.
+
+    The error is max|got − expected| / max(1e-12, max|expected|), so one tolerance
+    serves tensors of any magnitude.
+    """
+    arr = as_array(got)
+    if arr is None:
+        return failed("api.not_an_array", details, what=what, got=type(got).__name__)
+    if arr.shape != expected.shape:
+        return failed("api.wrong_shape", details, what=what, got=str(arr.shape),
+                      expected=str(expected.shape))
+    if not np.all(np.isfinite(arr)):
+        return failed("api.not_finite", details, what=what)
+    error = float(np.max(np.abs(arr - expected), initial=0.0)
+                  / max(1e-12, float(np.max(np.abs(expected), initial=0.0))))
+    details.setdefault("errors", {})[what] = error
+    if error > rtol:
+        worst = int(np.argmax(np.abs(arr - expected)))
+        index = np.unravel_index(worst, expected.shape)
+        return failed("api.mismatch", details, what=what, error=f"{error:.2e}",
+                      rtol=f"{rtol:.0e}", index=str(tuple(int(i) for i in index)),
+                      got=f"{arr[index]:.6g}", expected=f"{expected[index]:.6g}")
+    return None

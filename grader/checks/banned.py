@@ -1,0 +1,53 @@
+"""Banned shortcuts in the numpy tasks: frameworks that would do the work for the student.
+
+Detected statically (import statements in every script and notebook of the submission)
+and at run time (the modules loaded once the worker has imported the student's classes).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from grader.checks.api_common import exchange
+from grader.checks.base import Context, Verdict, check, failed, passed
+
+BANNED = ["torch", "tensorflow", "keras", "sklearn", "jax", "chainer", "mxnet", "theano"]
+
+
+def static_imports(folder: Path) -> dict[str, list[str]]:
+    """Top-level module names imported by each ``.py`` file of ``folder`` (parsed only)."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(folder.rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except SyntaxError:
+            continue
+        names = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        found[path.relative_to(folder).as_posix()] = sorted(names)
+    return found
+
+
+@check("code.banned_imports", program=None, modules=BANNED,
+       reproduce="grep -rn 'import' *.py")
+def banned_imports(ctx: Context, settings: dict[str, Any]) -> Verdict:
+    banned = set(settings["modules"])
+    static = {f: sorted(set(mods) & banned)
+              for f, mods in static_imports(ctx.sandbox.workspace).items()}
+    static = {f: mods for f, mods in static.items() if mods}
+    ans = exchange(ctx, [{"op": "modules"}])
+    loaded = sorted(set(ans.answers[0].get("modules", [])) & banned) if ans.complete and \
+        ans.answers[0].get("ok") else []
+    details = {"static": static, "runtime": loaded, "banned": sorted(banned)}
+    if static:
+        where = ", ".join(f"{f} ({', '.join(m)})" for f, m in static.items())
+        return failed("banned.static", details, where=where)
+    if loaded:
+        return failed("banned.runtime", details, modules=", ".join(loaded))
+    return passed("banned.none", details)
