@@ -78,7 +78,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _print_progress(n: int, total: int, result: CheckResult) -> None:
-    print(f"[{n:>2}/{total}] {result.id:<28} {result.outcome:<13} {result.seconds:6.1f}s",
+    print(f"[{n:>2}/{total}] {result.id:<38} {result.outcome:<13} {result.seconds:6.1f}s",
           file=sys.stderr, flush=True)
 
 

@@ -272,9 +272,9 @@ class Worker:
             self.layer = self.registry.layer(req["kind"], req["params"], req.get("config", {}))
             return {}
         if op == "forward":
-            y = np.asarray(self.layer.forward(req["x"], req.get("train", False)))
+            y = self.layer.forward(req["x"], req.get("train", False))
             if req.get("project") is not None:
-                return {"dot": float(np.sum(y.astype(np.float64) * req["project"]))}
+                return {"dot": float(np.sum(np.asarray(y, dtype=np.float64) * req["project"]))}
             return {"y": y}
         if op == "loss":
             return {"loss": float(self.layer.loss(req["x"], req["labels"]))}

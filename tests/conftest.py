@@ -10,6 +10,7 @@ from grader.sandbox import bwrap_status
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST_PLAN = ROOT / "tests" / "plans" / "fast.toml"
+API_PLAN = ROOT / "tests" / "plans" / "api.toml"
 REFERENCE = ROOT / "submissions" / "reference"
 EXAMPLES = ROOT / "submissions" / "examples"
 

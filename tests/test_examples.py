@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.grade import grade
-from tests.conftest import EXAMPLES, FAST_PLAN, REFERENCE
+from tests.conftest import API_PLAN, EXAMPLES, FAST_PLAN, REFERENCE
 
 # folder → the one check it must fail, and how
 EXPECTED = {
@@ -26,13 +26,27 @@ def outcomes(doc: dict) -> dict[str, str]:
 
 def test_every_example_folder_is_covered() -> None:
     folders = {p.name for p in EXAMPLES.iterdir() if p.is_dir()}
-    assert folders == set(EXPECTED)
+    assert folders == {*EXPECTED, "dlfs_style"}
+
+
+def test_dlfs_style_layers_are_recognised_without_an_adapter(tmp_path: Path) -> None:
+    """Every API check passes on DLfS-style classes; AdaDelta, not in the book, is absent."""
+    doc = grade(EXAMPLES / "dlfs_style", tmp_path, plan_path=API_PLAN)
+    got = outcomes(doc)
+    assert len(got) == 25
+    assert {c: o for c, o in got.items() if o != "passed"} == {
+        "A4.adadelta.update": "not_attempted"}
 
 
 @pytest.fixture(scope="module")
 def reference_doc(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("reference")
     return grade(REFERENCE, out, plan_path=FAST_PLAN)
+
+
+def test_reference_passes_every_api_check(tmp_path: Path) -> None:
+    doc = grade(REFERENCE, tmp_path, plan_path=API_PLAN)
+    assert set(outcomes(doc).values()) == {"passed"}, outcomes(doc)
 
 
 def test_reference_passes_every_check(reference_doc: dict) -> None:

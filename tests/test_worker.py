@@ -1,0 +1,96 @@
+"""The check worker under misbehaving student code: each problem costs one check only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from grader import worker
+from grader.grade import grade
+from tests.conftest import API_PLAN
+
+ADAPTER = '''
+import numpy as np
+
+class Noisy:
+    """A correct ReLU that prints while it works (stdout must not corrupt the protocol)."""
+    params, grads = {}, {}
+    def forward(self, x, train=False):
+        print("debug: forward", x.shape)
+        self.mask = x > 0
+        return x * self.mask
+    def backward(self, dout):
+        print("debug: backward")
+        return dout * self.mask
+
+class Hang:
+    params, grads = {}, {}
+    def forward(self, x, train=False):
+        while True:
+            pass
+
+class Boom:
+    params, grads = {}, {}
+    def forward(self, x, train=False):
+        raise ValueError("boom")
+
+class Text:
+    params, grads = {}, {}
+    def forward(self, x, train=False):
+        return "not an array"
+
+class ReadsStdin:
+    """A correct SGD that tries to read stdin (it must not swallow the requests)."""
+    def __init__(self, hyper):
+        self.lr = hyper["lr"]
+    def update(self, params, grads):
+        import sys
+        sys.stdin.read()
+        for k in params:
+            params[k] -= self.lr * grads[k]
+
+LAYERS = {"relu": lambda p, c: Noisy(), "sigmoid": lambda p, c: Hang(),
+          "affine": lambda p, c: Boom(), "maxpool2d": lambda p, c: Text()}
+OPTIMIZERS = {"sgd": ReadsStdin}
+'''
+
+
+def outcomes(doc: dict) -> dict[str, str]:
+    return {t["name"]: t["extra_data"]["outcome"] for t in doc["tests"]}
+
+
+def test_misbehaving_layers_cost_one_check_each(tmp_path: Path) -> None:
+    sub = tmp_path / "student"
+    sub.mkdir()
+    (sub / "le4nn_adapter.py").write_text(ADAPTER)
+    plan = tmp_path / "plan.toml"
+    plan.write_text(API_PLAN.read_text().replace("wall_s = 60", "wall_s = 5"))
+    doc = grade(sub, tmp_path / "out", plan_path=plan)
+    got = outcomes(doc)
+    assert got["A1.relu.forward"] == got["A1.relu.backward"] == "passed"
+    assert got["task3.sgd.update"] == "passed"
+    assert got["task3.sigmoid.forward"] == got["task3.sigmoid.backward"] == "timeout"
+    assert got["task3.affine.forward"] == "failed"
+    assert got["A7.maxpool2d.forward"] == "failed"
+    assert got["A6.conv2d.forward"] == "not_attempted"
+    tests = {t["name"]: t for t in doc["tests"]}
+    boom = tests["task3.affine.forward"]["extra_data"]["message"]["params"]
+    assert boom["error"] == "ValueError: boom" and boom["where"].startswith("le4nn_adapter.py:")
+    text = tests["A7.maxpool2d.forward"]["extra_data"]["message"]
+    assert text["key"] == "api.not_an_array" and text["params"]["got"] == "str"
+
+
+def test_arrays_cross_the_wire_exactly_and_only_as_numbers() -> None:
+    a = np.arange(12, dtype=np.float64).reshape(3, 4) / 7
+    back = worker.decode(json.loads(json.dumps(worker.encode({"a": a, "n": [1, 2.5]}))))
+    assert np.array_equal(back["a"], a) and back["a"].dtype == np.float64
+    assert back["n"] == [1, 2.5]
+    hostile = {"__array__": ["|O", [1], "AAAAAAAAAAA="]}
+    try:
+        worker.decode(hostile)
+    except ValueError as e:
+        assert "not numeric" in str(e)
+    else:
+        raise AssertionError("an object array was accepted")
