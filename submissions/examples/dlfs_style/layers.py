@@ -4,7 +4,6 @@ An example submission: the grader must recognise these classes without an adapte
 """
 
 import numpy as np
-
 from util import col2im, im2col
 
 
@@ -171,6 +170,6 @@ class Pooling:
         size = self.pool_h * self.pool_w
         dmax = np.zeros((dout.size, size))
         dmax[np.arange(self.arg_max.size), self.arg_max.flatten()] = dout.flatten()
-        dcol = dmax.reshape(dout.shape + (size,))
+        dcol = dmax.reshape((*dout.shape, size))
         dcol = dcol.reshape(dcol.shape[0] * dcol.shape[1] * dcol.shape[2], -1)
         return col2im(dcol, self.x.shape, self.pool_h, self.pool_w, self.stride, self.pad)
