@@ -32,6 +32,7 @@ import json
 import os
 import sys
 import traceback
+import types
 from pathlib import Path
 
 import numpy as np
@@ -121,10 +122,34 @@ def defined_classes(folder: Path) -> dict[str, str]:
     return found
 
 
+# Top-level statements kept when a script is loaded for its definitions: a task script
+# or a notebook may train a network at top level, which the checks must not wait for.
+DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+               ast.Assign, ast.AnnAssign)
+
+
+def load_definitions(folder: Path, name: str):
+    """The module ``name`` with only its imports, functions, classes and assignments run.
+
+    A module already imported (e.g. a helper another module imports) is reused.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    path = folder / f"{name}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), str(path))
+    tree.body = [node for node in tree.body if isinstance(node, DEFINITIONS)]
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    exec(compile(tree, str(path), "exec"), module.__dict__)
+    return module
+
+
 class Registry:
     """Resolves a kind to a factory: the adapter's first, else a DLfS-style class."""
 
     def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.adapter = importlib.import_module(ADAPTER) if (folder / f"{ADAPTER}.py").exists() \
             else None
         self.classes = defined_classes(folder)
@@ -141,16 +166,16 @@ class Registry:
         return cls(**_accepted(cls, kind, hyper))
 
     def import_all(self) -> None:
-        """Import every module that defines a class the checks could use."""
+        """Load every module that defines a class the checks could use."""
         wanted = {n for names in (*DLFS_LAYERS.values(), *DLFS_OPTIMIZERS.values())
                   for n in names}
         for name in sorted({m for c, m in self.classes.items() if c in wanted}):
-            importlib.import_module(name)
+            load_definitions(self.folder, name)
 
     def _dlfs_class(self, kind: str, names: dict[str, tuple[str, ...]]):
         for name in names.get(kind, ()):
             if name in self.classes:
-                return getattr(importlib.import_module(self.classes[name]), name)
+                return getattr(load_definitions(self.folder, self.classes[name]), name)
         raise NotAttempted(f"no adapter entry and no class named {' or '.join(names[kind])}")
 
 

@@ -94,3 +94,28 @@ def test_arrays_cross_the_wire_exactly_and_only_as_numbers() -> None:
         assert "not numeric" in str(e)
     else:
         raise AssertionError("an object array was accepted")
+
+
+def test_notebook_definitions_are_used_without_running_its_training(tmp_path: Path) -> None:
+    import nbformat
+
+    sub = tmp_path / "nb_student"
+    sub.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import numpy as np"),
+        nbformat.v4.new_code_cell(
+            "class Relu:\n"
+            "    def forward(self, x):\n"
+            "        self.mask = x <= 0\n"
+            "        return np.where(self.mask, 0.0, x)\n"
+            "    def backward(self, dout):\n"
+            "        return np.where(self.mask, 0.0, dout)\n"),
+        nbformat.v4.new_code_cell("while True:  # stands for a long training loop\n    pass"),
+    ]
+    nbformat.write(nb, sub / "task3.ipynb")
+    plan = tmp_path / "plan.toml"
+    plan.write_text(API_PLAN.read_text().replace("wall_s = 60", "wall_s = 10"))
+    got = outcomes(grade(sub, tmp_path / "out", plan_path=plan))
+    assert got["A1.relu.forward"] == got["A1.relu.backward"] == "passed"
+    assert got["task3.affine.forward"] == "not_attempted"
