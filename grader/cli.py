@@ -98,7 +98,7 @@ def _handout(args: argparse.Namespace) -> int:
     from grader.grade import known_checks
     from reference.data import load_mnist
 
-    the_plan = plan.load(args.plan, known_checks())
+    the_plan = plan.load(args.plan, known_checks)
     if the_plan.visibility != "public":
         raise PlanError(f"{the_plan.path}: a hidden plan's handout is not written out")
     handed = handout.prepare(load_mnist(args.data_dir), args.out, the_plan.seeds.get("handout", 0))

@@ -47,7 +47,7 @@ def grade(
     """
     started, t0 = datetime.now(UTC), time.perf_counter()
     sub = submission.load(submission_dir)
-    the_plan = plan.load(plan_path, known_checks())
+    the_plan = plan.load(plan_path, known_checks)
     dataset = load_mnist(data_dir)
     with tempfile.TemporaryDirectory(prefix="le4nn-grade-") as tmp:
         workspace, data, tools = (Path(tmp) / name for name in ("workspace", "data", "tools"))
@@ -127,5 +127,5 @@ def run_check(ctx: Context, chk: Check, settings: dict[str, Any],
         id=chk.id, task=chk.task, outcome=verdict.outcome,
         score=weight * verdict.score_fraction, max_score=weight, message=verdict.message,
         details=verdict.details, seconds=time.perf_counter() - start, reproduce=chk.reproduce,
-        visibility="visible" if ctx.plan.visibility == "public" else "after_published",
+        visibility=settings["visibility"],
     )

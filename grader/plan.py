@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -12,6 +15,8 @@ from typing import Any
 from grader.sandbox import Limits
 
 VISIBILITIES = ("public", "hidden")
+# Gradescope's visibilities of one test, settable per check.
+TEST_VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 LIMIT_KEYS = {"wall_s": float, "cpu_s": int, "memory_mb": int}
 
 
@@ -42,9 +47,11 @@ def public_plan_path() -> Path:
     return Path(str(resources.files("grader") / "plans" / "public.toml"))
 
 
-def load(path: Path | None, known_checks: dict[str, dict[str, Any]]) -> Plan:
-    """Read and validate a plan; ``known_checks`` maps check id → its default settings.
+def load(path: Path | None, known_checks: Callable[[], dict[str, dict[str, Any]]]) -> Plan:
+    """Read and validate a plan; ``known_checks()`` maps check id → its default settings.
 
+    ``[plan] check_modules`` lists Python files (relative to the plan) that register more
+    checks; they are the instructor's own code and are imported here, before validation.
     Settings a check does not declare are an error, so a typo in a hidden plan cannot
     silently fall back to a default.
     """
@@ -61,6 +68,7 @@ def load(path: Path | None, known_checks: dict[str, dict[str, Any]]) -> Plan:
     if visibility not in VISIBILITIES:
         raise PlanError(f"{path}: [plan] visibility = {visibility!r}, expected one of "
                         f"{', '.join(VISIBILITIES)}")
+    _import_check_modules(meta.get("check_modules", []), path)
     seeds = _table(doc, "seeds", path)
     for key, value in seeds.items():
         if not isinstance(value, int) or isinstance(value, bool):
@@ -68,7 +76,8 @@ def load(path: Path | None, known_checks: dict[str, dict[str, Any]]) -> Plan:
     return Plan(
         name=str(meta.get("name", path.stem)), visibility=visibility, path=str(path),
         sha256=hashlib.sha256(raw).hexdigest(), seeds=seeds,
-        checks=_checks(_table(doc, "checks", path), known_checks, path),
+        checks=_checks(_table(doc, "checks", path), known_checks(), path,
+                       "visible" if visibility == "public" else "after_published"),
         limits=_limits(doc.get("limits", {}), path),
     )
 
@@ -80,15 +89,35 @@ def _table(doc: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
     return value
 
 
-def _checks(table: dict[str, Any], known: dict[str, dict[str, Any]],
-            path: Path) -> dict[str, dict[str, Any]]:
+def _import_check_modules(files: list[str], path: Path) -> None:
+    if not isinstance(files, list):
+        raise PlanError(f"{path}: [plan] check_modules must be a list of file names")
+    for name in files:
+        module_path = (path.parent / str(name)).resolve()
+        spec = importlib.util.spec_from_file_location(
+            f"le4nn_plan_checks_{module_path.stem}", module_path)
+        if not module_path.is_file() or spec is None:
+            raise PlanError(f"{path}: check module {name!r} not found at {module_path}")
+        if spec.name in sys.modules:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:  # the instructor's module: report it, whatever it raised
+            raise PlanError(f"{path}: check module {name!r} failed to load: "
+                            f"{type(e).__name__}: {e}") from None
+        sys.modules[spec.name] = module
+
+
+def _checks(table: dict[str, Any], known: dict[str, dict[str, Any]], path: Path,
+            visibility: str) -> dict[str, dict[str, Any]]:
     checks = {}
     for check_id, settings in table.items():
         if check_id not in known:
             raise PlanError(f"{path}: unknown check {check_id!r} (known: {', '.join(known)})")
         if not isinstance(settings, dict):
             raise PlanError(f'{path}: [checks."{check_id}"] must be a table')
-        merged = {"weight": 1.0, **known[check_id]}
+        merged = {"weight": 1.0, "visibility": visibility, **known[check_id]}
         for key, value in settings.items():
             if key not in merged:
                 raise PlanError(f'{path}: [checks."{check_id}"] has no setting {key!r} '
@@ -101,6 +130,9 @@ def _checks(table: dict[str, Any], known: dict[str, dict[str, Any]],
             merged[key] = value
         if merged["weight"] < 0:
             raise PlanError(f'{path}: [checks."{check_id}"] weight must not be negative')
+        if merged["visibility"] not in TEST_VISIBILITIES:
+            raise PlanError(f'{path}: [checks."{check_id}"] visibility must be one of '
+                            f"{', '.join(TEST_VISIBILITIES)}")
         checks[check_id] = merged
     return checks
 

@@ -17,7 +17,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_public_plan_covers_every_check() -> None:
-    plan = load(None, known_checks())
+    plan = load(None, known_checks)
     assert plan.visibility == "public" and plan.path == str(public_plan_path())
     assert set(plan.checks) == set(known_checks())
     assert plan.checks["task4.accuracy"]["threshold"] == 0.8
@@ -26,8 +26,9 @@ def test_public_plan_covers_every_check() -> None:
 
 
 def test_defaults_fill_settings_the_plan_leaves_out(tmp_path: Path) -> None:
-    plan = load(write(tmp_path, '[checks."task4.accuracy"]\nsample = 10\n'), known_checks())
-    assert plan.checks["task4.accuracy"] == {"weight": 1.0, "sample": 10, "threshold": 0.8,
+    plan = load(write(tmp_path, '[checks."task4.accuracy"]\nsample = 10\n'), known_checks)
+    assert plan.checks["task4.accuracy"] == {"weight": 1.0, "visibility": "visible",
+                                             "sample": 10, "threshold": 0.8,
                                              "confidence": 0.95}
     assert list(plan.checks) == ["task4.accuracy"]
 
@@ -46,14 +47,38 @@ def test_defaults_fill_settings_the_plan_leaves_out(tmp_path: Path) -> None:
 )
 def test_mistakes_are_named(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(PlanError) as err:
-        load(write(tmp_path, text), known_checks())
+        load(write(tmp_path, text), known_checks)
     assert fragment in str(err.value) and str(tmp_path / "plan.toml") in str(err.value)
 
 
 def test_missing_file_and_bad_visibility(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match="plan file not found"):
-        load(tmp_path / "nope.toml", known_checks())
+        load(tmp_path / "nope.toml", known_checks)
     path = tmp_path / "v.toml"
     path.write_text("[plan]\nvisibility = 'secret'\n[seeds]\n[checks]\n")
     with pytest.raises(PlanError, match="visibility = 'secret'"):
-        load(path, known_checks())
+        load(path, known_checks)
+
+
+def test_hidden_plan_adds_a_check_module_and_sets_visibility(tmp_path: Path) -> None:
+    (tmp_path / "extra.py").write_text(
+        "from grader.checks.base import check, passed\n"
+        "@check('task1.extra_probe', program='task1', factor=2)\n"
+        "def probe(ctx, settings):\n"
+        "    return passed('check.not_attempted', program='x')\n")
+    path = tmp_path / "hidden.toml"
+    path.write_text("[plan]\nvisibility = 'hidden'\ncheck_modules = ['extra.py']\n"
+                    "[seeds]\n[checks.'task1.extra_probe']\nfactor = 3\n"
+                    "[checks.'task1.determinism']\nvisibility = 'visible'\n")
+    plan = load(path, known_checks)
+    assert plan.checks["task1.extra_probe"]["factor"] == 3
+    assert plan.checks["task1.extra_probe"]["visibility"] == "after_published"
+    assert plan.checks["task1.determinism"]["visibility"] == "visible"
+
+
+def test_broken_check_module_is_a_plan_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text("raise RuntimeError('nope')\n")
+    path = tmp_path / "p.toml"
+    path.write_text("[plan]\ncheck_modules = ['bad.py', 'missing.py']\n[seeds]\n[checks]\n")
+    with pytest.raises(PlanError, match="failed to load: RuntimeError: nope"):
+        load(path, known_checks)

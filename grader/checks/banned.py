@@ -16,35 +16,62 @@ from grader.checks.base import Context, Verdict, check, failed, passed
 BANNED = ["torch", "tensorflow", "keras", "sklearn", "jax", "chainer", "mxnet", "theano"]
 
 
+def _trees(folder: Path):
+    for path in sorted(folder.rglob("*.py")):
+        try:
+            yield path.relative_to(folder).as_posix(), ast.parse(
+                path.read_text(encoding="utf-8", errors="replace"))
+        except SyntaxError:
+            continue
+
+
 def static_imports(folder: Path) -> dict[str, list[str]]:
     """Top-level module names imported by each ``.py`` file of ``folder`` (parsed only)."""
     found: dict[str, list[str]] = {}
-    for path in sorted(folder.rglob("*.py")):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-        except SyntaxError:
-            continue
-        names = set()
+    for name, tree in _trees(folder):
+        modules = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                names |= {alias.name.split(".")[0] for alias in node.names}
+                modules |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
-        found[path.relative_to(folder).as_posix()] = sorted(names)
+                modules.add(node.module.split(".")[0])
+        found[name] = sorted(modules)
     return found
 
 
-@check("code.banned_imports", program=None, modules=BANNED,
+def numpy_routines_used(folder: Path, routines: set[str]) -> dict[str, list[str]]:
+    """Which of ``routines`` each file reaches as ``np.X``/``numpy.X`` or imports from numpy."""
+    found: dict[str, list[str]] = {}
+    for name, tree in _trees(folder):
+        used = set()
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr in routines
+                    and isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy")):
+                used.add(node.attr)
+            elif isinstance(node, ast.ImportFrom) and node.module == "numpy":
+                used |= {a.name for a in node.names} & routines
+        if used:
+            found[name] = sorted(used)
+    return found
+
+
+@check("code.banned_imports", program=None, modules=BANNED, numpy_routines=[],
        reproduce="grep -rn 'import' *.py")
 def banned_imports(ctx: Context, settings: dict[str, Any]) -> Verdict:
+    """Forbidden modules (static and run time) and numpy routines the plan forbids (static)."""
     banned = set(settings["modules"])
     static = {f: sorted(set(mods) & banned)
               for f, mods in static_imports(ctx.sandbox.workspace).items()}
     static = {f: mods for f, mods in static.items() if mods}
+    routines = numpy_routines_used(ctx.sandbox.workspace, set(settings["numpy_routines"]))
     ans = exchange(ctx, [{"op": "modules"}])
     loaded = sorted(set(ans.answers[0].get("modules", [])) & banned) if ans.complete and \
         ans.answers[0].get("ok") else []
-    details = {"static": static, "runtime": loaded, "banned": sorted(banned)}
+    details = {"static": static, "runtime": loaded, "banned": sorted(banned),
+               "numpy_routines": routines}
+    if routines:
+        where = ", ".join(f"{f} ({', '.join(m)})" for f, m in routines.items())
+        return failed("banned.numpy_routine", details, where=where)
     if static:
         where = ", ".join(f"{f} ({', '.join(m)})" for f, m in static.items())
         return failed("banned.static", details, where=where)
