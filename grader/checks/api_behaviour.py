@@ -77,14 +77,15 @@ def dropout_backward(ctx: Context, settings: dict[str, Any]) -> Verdict:
 def batchnorm_test_time(ctx: Context, settings: dict[str, Any]) -> Verdict:
     """After training passes, test mode uses the running E[x], Var[x] in eq. 38.
 
-    Momentum 0.5 and 40 passes make the starting values of the running statistics
-    (zeros or ones, both common) irrelevant: only the estimates themselves count.
+    Momentum 0.7 and 40 passes make the starting values of the running statistics
+    (zeros or ones, both common) irrelevant (0.7⁴⁰ ≈ 6e-7): only the estimates count.
+    Not 0.5, where a running average with m and 1 − m swapped would look right.
     Two test passes: the second catches statistics updated at test time.
     """
     rng = case_rng(ctx, "A3.batchnorm.test_time")
     d = 5
     params = {"gamma": rng.uniform(0.5, 1.5, d), "beta": rng.normal(size=d)}
-    config = {"eps": 1e-5, "momentum": 0.5}
+    config = {"eps": 1e-5, "momentum": 0.7}
     reqs = [{"op": "layer", "kind": "batchnorm", "params": params, "config": config}]
     ref = build_layer("batchnorm", params, config)
     shift, scale = rng.normal(3, 1, size=d), rng.uniform(1, 3, size=d)
@@ -98,7 +99,7 @@ def batchnorm_test_time(ctx: Context, settings: dict[str, Any]) -> Verdict:
     problem = worker_problem(ans, "batchnorm")
     if problem is not None:
         return problem
-    details: dict[str, Any] = {"momentum": 0.5, "steps": settings["steps"]}
+    details: dict[str, Any] = {"momentum": 0.7, "steps": settings["steps"]}
     for n, t in enumerate(tests):
         verdict = compare(f"test-time output (pass {n + 1})", ans.answers[-2 + n].get("y"),
                           ref.forward(t, False), settings["rtol"], details)

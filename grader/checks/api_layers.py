@@ -172,12 +172,28 @@ def judge_gradients(ctx: Context, kind: str, grad_cases: list[GradCase],
 
 
 def softmax_backward(ctx: Context, settings: dict[str, Any]) -> Verdict:
+    """Numerical check at moderate logits, then eq. 12 itself at logits of ±1000."""
     rng = case_rng(ctx, "softmax.backward")
-    # Logits of moderate spread: no class probability is tiny, so the common "+1e-7 inside
-    # the log" of DLfS-style code stays far below the threshold.
+    # Moderate spread: no class probability is tiny, so the common "+1e-7 inside the log"
+    # of DLfS-style code stays far below the threshold.
     grad_cases = [GradCase("softmax_cross_entropy", {}, {}, rng.normal(0, 1, size=(5, 10)),
                            labels=_labels(rng, 5))]
-    return judge_gradients(ctx, "softmax_cross_entropy", grad_cases, rng, settings["threshold"])
+    verdict = judge_gradients(ctx, "softmax_cross_entropy", grad_cases, rng,
+                              settings["threshold"])
+    if verdict.outcome != "passed":
+        return verdict
+    a = rng.normal(0, 1, size=(4, 10)) + np.array([[1000.0], [-1000.0], [700.0], [0.0]])
+    labels = _labels(rng, 4)
+    ans = exchange(ctx, [{"op": "layer", "kind": "softmax_cross_entropy", "params": {},
+                          "config": {}}, {"op": "loss", "x": a, "labels": labels},
+                         {"op": "backward", "dout": None}])
+    problem = worker_problem(ans, "softmax_cross_entropy")
+    if problem is not None:
+        return problem
+    ref = build_layer("softmax_cross_entropy", {}, {})
+    ref.forward(a, labels)
+    return compare("gradient at logits of ±1000 (eq. 12)", ans.answers[2].get("dx"),
+                   ref.backward(), settings["threshold"], verdict.details) or verdict
 
 
 for _kind in ("affine", "sigmoid", "relu", "conv2d", "maxpool2d", "batchnorm"):

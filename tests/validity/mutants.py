@@ -1,0 +1,130 @@
+"""Mutants of the reference: each one a realistic student bug, applied as text patches.
+
+A mutant is the reference package with one mistake, handed to the grader as a
+submission (the package copied into the submission folder shadows the installed one,
+and the reference's adapter maps the kinds to it). The validity suite asserts that
+every mutant fails at least one check and that the message points at the bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    bug: str
+    file: str  # relative to reference/nn/
+    patches: tuple[tuple[str, str], ...]  # (old, new), each old must occur exactly once
+    kind: str  # the layer or optimizer kind whose check should catch it
+
+
+def m(name: str, bug: str, file: str, kind: str, *patches: tuple[str, str]) -> Mutant:
+    return Mutant(name, bug, file, patches, kind)
+
+
+MUTANTS = [
+    # Affine (eq. 1, 13–18)
+    m("affine_transposed_weight_grad", "∂E/∂W computed as Xᵀ·∂E/∂Y (transposed)", "affine.py",
+      "affine", ("return dy.T @ x, dy.sum(axis=0)", "return x.T @ dy, dy.sum(axis=0)")),
+    m("affine_bias_grad_mean", "∂E/∂b averaged over the batch instead of summed (eq. 18)",
+      "affine.py", "affine", ("return dy.T @ x, dy.sum(axis=0)", "return dy.T @ x, dy.mean(axis=0)")),
+    m("affine_bias_grad_wrong_axis", "∂E/∂b summed over the wrong axis", "affine.py", "affine",
+      ("return dy.T @ x, dy.sum(axis=0)", "return dy.T @ x, dy.sum(axis=1)")),
+    m("affine_forgets_bias", "forward omits + b", "affine.py", "affine",
+      ("return x @ w.T + b", "return x @ w.T")),
+    # Sigmoid (eq. 2, 19)
+    m("sigmoid_derivative_sign", "a'(t) written as (a − 1)·a", "sigmoid.py", "sigmoid",
+      ("dout * (1.0 - self._y) * self._y", "dout * (self._y - 1.0) * self._y")),
+    m("sigmoid_derivative_missing_factor", "a'(t) written as a", "sigmoid.py", "sigmoid",
+      ("dout * (1.0 - self._y) * self._y", "dout * self._y")),
+    m("sigmoid_wrong_scale", "a(t) = 1/(1 + exp(−2t))", "sigmoid.py", "sigmoid",
+      ("0.5 * (1.0 + np.tanh(0.5 * t))", "0.5 * (1.0 + np.tanh(t))")),
+    # Softmax + cross-entropy (eq. 5–8, 12)
+    m("softmax_missing_1_over_B", "eq. 12 without the division by B", "softmax.py",
+      "softmax_cross_entropy", ("return grad / batch", "return grad")),
+    m("softmax_no_max_subtraction", "softmax without the max subtraction of eq. 5–6",
+      "softmax.py", "softmax_cross_entropy",
+      ("e = np.exp(a - a.max(axis=1, keepdims=True))", "e = np.exp(a)")),
+    m("cross_entropy_sum_not_mean", "E_n summed over the batch instead of averaged (eq. 8)",
+      "softmax.py", "softmax_cross_entropy",
+      ("[rows, labels].mean())", "[rows, labels].sum())")),
+    m("softmax_grad_sign", "eq. 12 with y + t instead of y − t", "softmax.py",
+      "softmax_cross_entropy", ("self._labels] -= 1.0", "self._labels] += 1.0")),
+    m("softmax_over_batch_axis", "softmax normalised over the batch axis", "softmax.py",
+      "softmax_cross_entropy",
+      ("return e / e.sum(axis=1, keepdims=True)", "return e / e.sum(axis=0, keepdims=True)")),
+    # ReLU (eq. 24–25)
+    m("relu_backward_passes_everything", "backward ignores the mask of eq. 25", "relu.py",
+      "relu", ("return relu_backward(dout, self._active)", "return dout")),
+    m("relu_leaky", "a(t) = max(t, 0.01 t)", "relu.py", "relu",
+      ("return np.maximum(t, 0)", "return np.maximum(t, 0.01 * t)")),
+    m("relu_mask_inverted", "gradient passed where t < 0", "relu.py", "relu",
+      ("self._active = x > 0", "self._active = x < 0")),
+    # Dropout (eq. 26–27, §5.2)
+    m("dropout_scaled_in_training", "inverted dropout: scaled at training, not at test",
+      "dropout.py", "dropout", ("self._factor = 1.0 - self.rate", "self._factor = 1.0"),
+      ("self._factor = self.mask", "self._factor = self.mask / (1.0 - self.rate)")),
+    m("dropout_no_test_scaling", "no (1 − ρ) at test time", "dropout.py", "dropout",
+      ("self._factor = 1.0 - self.rate", "self._factor = 1.0")),
+    m("dropout_keep_share_confused", "drops 1 − ρ of the nodes instead of ρ", "dropout.py",
+      "dropout", ("n_drop = round(rate * nodes)", "n_drop = round((1 - rate) * nodes)")),
+    m("dropout_backward_ignores_mask", "backward passes every gradient (eq. 27 ignored)",
+      "dropout.py", "dropout", ("return dout * self._factor", "return dout")),
+    # BatchNorm (eq. 28–38)
+    m("batchnorm_no_eps", "√σ² without ε (eq. 30)", "batchnorm.py", "batchnorm",
+      ("inv_std = 1.0 / np.sqrt(var + eps)", "inv_std = 1.0 / np.sqrt(var)")),
+    m("batchnorm_unbiased_variance", "σ_B² with 1/(B−1) instead of 1/B (eq. 29)",
+      "batchnorm.py", "batchnorm",
+      ("var = np.mean(np.square(centred), axis=axes)", "var = np.var(x, axis=axes, ddof=1)")),
+    m("batchnorm_stats_updated_at_test", "running statistics updated at test time",
+      "batchnorm.py", "batchnorm",
+      ("            self._cache = None\n", "            self._cache = None\n"
+       "            self.forward(x, True)\n")),
+    m("batchnorm_momentum_swapped", "running ← (1−m)·running + m·batch", "batchnorm.py",
+      "batchnorm", ("running *= self.decay", "running *= 1.0 - self.decay"),
+      ("running += (1.0 - self.decay) * batch_value", "running += self.decay * batch_value")),
+    m("batchnorm_test_uses_batch_statistics", "test mode still normalises with μ_B, σ_B²",
+      "batchnorm.py", "batchnorm", ("        if not train:\n", "        if False:\n")),
+    m("batchnorm_dgamma_missing_xhat", "∂E/∂γ without x̂ (eq. 36)", "batchnorm.py",
+      "batchnorm", ("dgamma = (dy * x_hat).sum(axis=axes)", "dgamma = dy.sum(axis=axes)")),
+    m("batchnorm_dx_missing_mean_term", "∂E/∂x without the ∂E/∂μ_B term (eq. 34–35)",
+      "batchnorm.py", "batchnorm",
+      ("dx = m * dy - _per_feature(dbeta, dy.ndim)", "dx = m * dy")),
+    # Optimizers (eq. 39–55)
+    m("sgd_ascends", "W ← W + η ∂E/∂W", "optim/sgd.py", "sgd",
+      ("p -= self.lr * grads[name]", "p += self.lr * grads[name]")),
+    m("momentum_sign", "ΔW ← αΔW + η ∂E/∂W (eq. 40)", "optim/momentum.py", "momentum",
+      ("delta -= self.lr * grads[name]", "delta += self.lr * grads[name]")),
+    m("momentum_velocity_not_decayed", "ΔW ← ΔW − η ∂E/∂W (α forgotten)", "optim/momentum.py",
+      "momentum", ("delta *= self.alpha", "delta *= 1.0")),
+    m("adagrad_no_accumulation", "h ← g∘g instead of h + g∘g (eq. 42)", "optim/adagrad.py",
+      "adagrad", ("h += g * g", "h = g * g")),
+    m("rmsprop_rho_swapped", "h ← (1−ρ)h + ρ g∘g (eq. 44)", "optim/rmsprop.py", "rmsprop",
+      ("h *= self.rho\n", "h *= 1.0 - self.rho\n"),
+      ("h += (1.0 - self.rho) * g * g", "h += self.rho * g * g")),
+    m("adadelta_with_learning_rate", "AdaDelta multiplied by a learning rate (eq. 47)",
+      "optim/adadelta.py", "adadelta",
+      ("delta = -np.sqrt(s + self.eps)", "delta = -0.001 * np.sqrt(s + self.eps)")),
+    m("adam_no_bias_correction", "Adam without m̂, v̂ (eq. 53–54)", "optim/adam.py", "adam",
+      ("m_hat = m / (1.0 - self.beta1**t)", "m_hat = m"),
+      ("v_hat = v / (1.0 - self.beta2**t)", "v_hat = v")),
+    m("adam_step_not_counted", "t never advances past 1 (eq. 50)", "optim/adam.py", "adam",
+      ("t = self.steps[name] = self.steps.get(name, 0) + 1", "t = self.steps[name] = 1")),
+    # Convolution (eq. 56–62)
+    m("conv_filter_flipped", "the filter flipped (convolution instead of eq. 56)", "conv.py",
+      "conv2d", ("y = w.reshape(k, -1) @ col", "y = w[:, :, ::-1, ::-1].reshape(k, -1) @ col")),
+    m("conv_bias_grad_mean", "∂E/∂b averaged instead of summed (eq. 62)", "conv.py", "conv2d",
+      ("dy_mat.sum(axis=1), dy_mat", "dy_mat.mean(axis=1), dy_mat")),
+    m("conv_backward_padding_misaligned", "∂E/∂X cropped without removing the padding",
+      "conv.py", "conv2d",
+      ("dx = dx_padded[:, :, padding : padding + height, padding : padding + width]",
+       "dx = dx_padded[:, :, :height, :width]")),
+    # Max pooling (eq. 63–64)
+    m("pool_gradient_to_whole_window", "eq. 64 spread to every pixel of the window",
+      "pool.py", "maxpool2d",
+      ("np.multiply(x_at == y, dy, out=out)", "np.multiply(np.ones_like(y), dy, out=out)")),
+    m("pool_stride_ignored", "windows taken with stride 1 whatever the stride", "im2col.py",
+      "maxpool2d", ("[..., ::stride, ::stride, :, :]", "[..., ::1, ::1, :, :]")),
+]
