@@ -17,7 +17,8 @@ from grader.results import CheckResult, ResultsError, read_results
 from grader.submission import SubmissionError
 from reference.data import DataError
 
-USER_ERRORS = (SubmissionError, PlanError, DataError, ResultsError)
+USER_ERRORS = (SubmissionError, PlanError, DataError, ResultsError, FileNotFoundError)
+CLASS_REPORT_DIR = "_class_report"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +37,27 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-bwrap", action="store_true",
                    help="do not use bubblewrap even when it works (reduced isolation)")
 
+    b = sub.add_parser("batch", help="grade every submission of a class")
+    b.add_argument("submissions", type=Path,
+                   help="folder with one sub-folder, zip or notebook per student")
+    b.add_argument("--out", type=Path, default=Path("batch-output"),
+                   help="output folder (default: batch-output)")
+    b.add_argument("--plan", type=Path, help="plan TOML (default: the public plan)")
+    b.add_argument("--data-dir", type=Path,
+                   help="MNIST IDX folder (default: $MNIST_DIR, else the embedded subset)")
+    b.add_argument("--lang", choices=i18n.LANGS, default=i18n.DEFAULT_LANG)
+    b.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="submissions graded at the same time (default: one per core)")
+    b.add_argument("--scheduler", help="address of a dask.distributed scheduler, e.g. "
+                   "tcp://host:8786 (default: a local process pool)")
+    b.add_argument("--junit", action="store_true", help="also write junit.xml")
+    b.add_argument("--no-bwrap", action="store_true",
+                   help="do not use bubblewrap even when it works (reduced isolation)")
+
+    c = sub.add_parser("class-report", help="re-render the class report of a batch folder")
+    c.add_argument("results_root", type=Path, help="the --out folder of a batch")
+    c.add_argument("--lang", choices=i18n.LANGS, default=i18n.DEFAULT_LANG)
+
     r = sub.add_parser("report", help="re-render the reports of a results folder")
     r.add_argument("results_dir", type=Path, help="folder holding results.json")
     r.add_argument("--lang", choices=i18n.LANGS, help="default: the language graded in")
@@ -50,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"grade": _grade, "report": _report, "handout": _handout}[args.command](args)
+        commands = {"grade": _grade, "report": _report, "handout": _handout, "batch": _batch,
+                    "class-report": _class_report}
+        return commands[args.command](args)
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -80,6 +104,31 @@ def _grade(args: argparse.Namespace) -> int:
 def _print_progress(n: int, total: int, result: CheckResult) -> None:
     print(f"[{n:>2}/{total}] {result.id:<38} {result.outcome:<13} {result.seconds:6.1f}s",
           file=sys.stderr, flush=True)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from grader.batch import run_batch
+
+    summary = run_batch(args.submissions, args.out, plan_path=args.plan, data_dir=args.data_dir,
+                        jobs=args.jobs, scheduler=args.scheduler, lang=args.lang,
+                        use_bwrap=False if args.no_bwrap else None, junit=args.junit)
+    print(i18n.tr("cli.batch_done", args.lang, graded=len(summary.graded),
+                  skipped=len(summary.skipped), failed=len(summary.failed),
+                  seconds=f"{summary.seconds:.0f}"))
+    for student, error in summary.failed.items():
+        print(f"  {student}: {error}", file=sys.stderr)
+    return _class_report(args)
+
+
+def _class_report(args: argparse.Namespace) -> int:
+    from grader.report.class_report import render_class_report
+
+    root = getattr(args, "out", None) or args.results_root
+    if not root.is_dir():
+        raise ResultsError(f"{root}: no such folder — run `python -m grader batch` first")
+    paths = render_class_report(root, root / CLASS_REPORT_DIR, args.lang)
+    print(i18n.tr("cli.class_report_written", args.lang, html=paths["html"], csv=paths["csv"]))
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:

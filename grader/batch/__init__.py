@@ -1,0 +1,11 @@
+"""Grading a whole class: discover submissions, grade them in parallel, resume, report.
+
+- :mod:`grader.batch.discover` — one entry per student (folder, zip or single notebook)
+- :mod:`grader.batch.executors` — a local process pool or a Dask cluster, one interface
+- :mod:`grader.batch.progress` — a terminal progress line with an ETA, and a JSONL event log
+- :mod:`grader.batch.run` — the loop: skip what is graded already, publish atomically
+"""
+
+from grader.batch.run import BatchSummary, run_batch
+
+__all__ = ["BatchSummary", "run_batch"]

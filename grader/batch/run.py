@@ -1,0 +1,202 @@
+"""The batch loop: grade every submission once, publish each result atomically, report.
+
+Each student's results live in ``OUT/<student_id>/`` (results.json, report.md,
+report.html). They are written to ``OUT/.partial/`` first and renamed into place when
+complete, so a killed batch leaves either a whole result or none. ``results.json``
+records a key over the submission's content, the plan, the data and the grader version;
+a re-run skips every student whose key is unchanged, so it grades nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from grader import __version__, plan, submission
+from grader.batch.discover import Entry, discover
+from grader.batch.executors import make_executor
+from grader.batch.junit import write_junit
+from grader.batch.progress import EventLog, Progress
+from grader.grade import grade, known_checks
+from grader.results import SCHEMA, ResultsError, read_results, write_json_atomic
+from reference.data import DataError, load_mnist
+
+PARTIAL = ".partial"
+STAGING = ".staging"
+
+
+@dataclass(frozen=True)
+class GradeTask:
+    """Everything a worker process needs to grade one student (picklable)."""
+
+    student_id: str
+    folder: str
+    problem: str  # why the submission could not even be staged ("" when it could)
+    out_root: str
+    key: str
+    plan: str | None
+    data_dir: str | None
+    lang: str
+    use_bwrap: bool | None
+
+
+@dataclass
+class BatchSummary:
+    graded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def safe_id(name: str) -> str:
+    """A student id usable as a folder name: no separators, no leading dot."""
+    cleaned = re.sub(r"[^\w.\-]", "_", name).lstrip(".")
+    return cleaned or "unnamed"
+
+
+def batch_key(content_sha: str, plan_sha: str, data_source: str, lang: str) -> str:
+    text = "|".join([content_sha, plan_sha, data_source, lang, __version__])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def grade_one(task: GradeTask) -> dict[str, Any]:
+    """Grade one submission into a private folder, stamp it, then publish it whole."""
+    start = time.perf_counter()
+    partial = Path(task.out_root) / PARTIAL / f"{task.student_id}-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        if task.problem:
+            raise submission.SubmissionError(task.problem)
+        doc = grade(Path(task.folder), partial, plan_path=_path(task.plan),
+                    data_dir=_path(task.data_dir), lang=task.lang, jobs=1,
+                    use_bwrap=task.use_bwrap)
+    except (submission.SubmissionError, DataError, OSError) as e:
+        doc = error_results(task.student_id, str(e))
+    doc["extra_data"]["submission"]["student_id"] = task.student_id
+    doc["extra_data"]["batch"] = {"key": task.key, "source": task.folder}
+    write_json_atomic(partial / "results.json", doc)
+    publish(partial, Path(task.out_root) / task.student_id)
+    return {"score": doc["score"], "max_score": doc["max_score"],
+            "error": doc["extra_data"].get("error", ""),
+            "seconds": round(time.perf_counter() - start, 2)}
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def error_results(student_id: str, message: str) -> dict[str, Any]:
+    """The results of a submission that could not be graded at all (e.g. unpackable)."""
+    return {"score": 0.0, "max_score": 0.0, "tests": [],
+            "extra_data": {"schema": SCHEMA, "error": message,
+                           "submission": {"student_id": student_id}}}
+
+
+def publish(partial: Path, final: Path) -> None:
+    """Move a finished result folder into place; the old one, if any, goes only after."""
+    old = final.with_name(f".old-{final.name}-{os.getpid()}")
+    if final.exists():
+        final.rename(old)
+    partial.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def current_key(result_dir: Path) -> str | None:
+    try:
+        return read_results(result_dir / "results.json")["extra_data"].get("batch", {}).get("key")
+    except (ResultsError, KeyError, TypeError):
+        return None
+
+
+def run_batch(
+    submissions_dir: Path,
+    out: Path,
+    *,
+    plan_path: Path | None = None,
+    data_dir: Path | None = None,
+    jobs: int = 2,
+    scheduler: str | None = None,
+    lang: str = "ja",
+    use_bwrap: bool | None = None,
+    junit: bool = False,
+    stream: TextIO = sys.stderr,
+) -> BatchSummary:
+    """Grade every submission of ``submissions_dir`` into ``out`` (see the module docstring)."""
+    summary, start = BatchSummary(), time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    the_plan = plan.load(plan_path, known_checks)
+    source = load_mnist(data_dir).source
+    entries = discover(submissions_dir, out / STAGING)
+    log = EventLog(out / "events.jsonl")
+    tasks = []
+    for entry in _unique_ids(entries):
+        task = _task(entry, out, the_plan.sha256, source, plan_path, data_dir, lang, use_bwrap)
+        if current_key(out / task.student_id) == task.key:
+            summary.skipped.append(task.student_id)
+            log.write("skip", student=task.student_id)
+        else:
+            tasks.append(task)
+    log.write("start", total=len(tasks), skipped=len(summary.skipped), jobs=jobs,
+              scheduler=scheduler or "local")
+    progress = Progress(len(tasks), stream)
+    executor = make_executor(jobs, scheduler)
+    try:
+        for task, result in executor.run(grade_one, tasks):
+            _record(task, result, summary, log, progress)
+    finally:
+        executor.close()
+        shutil.rmtree(out / PARTIAL, ignore_errors=True)
+    summary.seconds = time.perf_counter() - start
+    log.write("end", graded=len(summary.graded), skipped=len(summary.skipped),
+              failed=len(summary.failed), seconds=round(summary.seconds, 2))
+    log.close()
+    if junit:
+        write_junit(out, out / "junit.xml")
+    return summary
+
+
+def _unique_ids(entries: list[Entry]) -> list[Entry]:
+    seen: dict[str, int] = {}
+    unique = []
+    for e in entries:
+        base = safe_id(e.student_id)
+        seen[base] = seen.get(base, 0) + 1
+        name = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        unique.append(Entry(name, e.source, e.folder, e.problem))
+    return unique
+
+
+def _task(entry: Entry, out: Path, plan_sha: str, source: str, plan_path: Path | None,
+          data_dir: Path | None, lang: str, use_bwrap: bool | None) -> GradeTask:
+    if entry.folder is None:
+        content = hashlib.sha256(entry.source.read_bytes()).hexdigest()
+    else:
+        try:
+            content = submission.load(entry.folder).sha256
+        except submission.SubmissionError as e:
+            content = hashlib.sha256(str(e).encode()).hexdigest()
+    return GradeTask(entry.student_id, str(entry.folder or ""), entry.problem, str(out),
+                     batch_key(content, plan_sha, source, lang),
+                     str(plan_path) if plan_path else None,
+                     str(data_dir) if data_dir else None, lang, use_bwrap)
+
+
+def _record(task: GradeTask, result: Any, summary: BatchSummary, log: EventLog,
+            progress: Progress) -> None:
+    if isinstance(result, BaseException):
+        message = f"{type(result).__name__}: {result}"
+        summary.failed[task.student_id] = message
+        log.write("error", student=task.student_id, error=message)
+        progress.advance(task.student_id, f"error: {message[:60]}")
+        return
+    summary.graded.append(task.student_id)
+    log.write("done", student=task.student_id, **result)
+    status = result["error"][:60] or f"{result['score']:g} / {result['max_score']:g}"
+    progress.advance(task.student_id, status)
