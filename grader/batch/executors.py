@@ -7,6 +7,7 @@ submission never stops the batch.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import signal
@@ -25,11 +26,12 @@ class Executor(Protocol):
 
 
 def _die_with_parent() -> None:
-    """A pool worker must not outlive a killed batch, or a re-run could grade twice."""
-    try:
+    """A pool worker must not outlive a killed batch, or a re-run could grade twice.
+
+    Not on Linux (no prctl) workers are still reaped when the pool shuts down.
+    """
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass  # not Linux: workers are still reaped when the pool shuts down
 
 
 class LocalExecutor:
