@@ -20,8 +20,17 @@ def grade(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite; fast tests by default, ``nox -s tests -- -m slow`` for the slow ones."""
-    session.install(".[test]")
+    session.install(".[test,dask]")
     session.run("python", "-m", "pytest", *(session.posargs or ["-m", "not slow", "-q"]))
+
+
+@nox.session
+def batch(session: nox.Session) -> None:
+    """Grade a class: ``nox -s batch -- SUBMISSIONS_DIR --out DIR [--plan P] [--jobs N]``."""
+    session.install(".[dask]")
+    if not session.posargs:
+        session.error("give the folder of submissions: nox -s batch -- SUBMISSIONS_DIR …")
+    session.run("python", "-m", "grader", "batch", *session.posargs)
 
 
 @nox.session
