@@ -145,14 +145,50 @@ class ResultsError(ValueError):
 
 
 def read_results(path: Path) -> dict[str, Any]:
-    """Load and minimally validate a results.json written by :func:`to_json_dict`."""
+    """Load and validate a results.json written by :func:`to_json_dict`."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResultsError(f"{path}: not found — run `python -m grader grade` first") from None
+    except OSError as e:
+        raise ResultsError(f"{path}: cannot be read ({e.strerror})") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ResultsError(f"{path}: not valid UTF-8 JSON ({e})") from None
-    schema = doc.get("extra_data", {}).get("schema") if isinstance(doc, dict) else None
+    run = doc.get("extra_data") if isinstance(doc, dict) else None
+    schema = run.get("schema") if isinstance(run, dict) else None
     if schema != SCHEMA:
-        raise ResultsError(f"{path}: schema {schema!r}, expected {SCHEMA!r}")
+        raise ResultsError(f"{path}: {_schema_mismatch(schema)}")
+    try:
+        _check_shape(doc)
+    except KeyError as e:
+        raise ResultsError(f"{path}: malformed, field {e.args[0]!r} missing") from None
+    except (AttributeError, TypeError, ValueError) as e:
+        raise ResultsError(f"{path}: malformed ({e})") from None
     return doc
+
+
+def _schema_mismatch(schema: Any) -> str:
+    """Why ``schema`` is not ours: a newer grader wrote it, or it is not our file at all."""
+    family, _, version = str(schema).rpartition("/")
+    our_family, _, our_version = SCHEMA.rpartition("/")
+    if family == our_family and version.isdigit() and int(version) > int(our_version):
+        return (f"written by a newer le4nn-grader (schema {schema}; this one reads {SCHEMA}): "
+                "upgrade le4nn-grader to read it")
+    return f"schema {schema!r}, expected {SCHEMA!r}"
+
+
+def _check_shape(doc: dict[str, Any]) -> None:
+    """Raise KeyError/TypeError/ValueError where the doc lacks what reports read.
+
+    A batch's error record (a submission that could not be graded) carries only
+    ``error`` and ``submission``: it has no checks to validate.
+    """
+    float(doc["score"]), float(doc["max_score"])
+    if "error" in doc["extra_data"]:
+        return
+    for key in ("submission", "plan", "data", "sandbox", "seeds"):
+        if not isinstance(doc["extra_data"][key], dict):
+            raise TypeError(f"extra_data.{key} is not an object")
+    for check in checks_from_json(doc):
+        if check.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {check.outcome!r} in {check.id}")

@@ -14,6 +14,7 @@ import pytest
 
 from grader.i18n import catalogue
 from grader.report import format_score_table, render_reports
+from grader.report.markdown import md_slug
 from grader.report.plots import _confusion
 from grader.report.terminal import display_width
 from grader.results import (
@@ -25,6 +26,7 @@ from grader.results import (
     to_json_dict,
     write_json_atomic,
 )
+from tests.browser import assert_self_contained
 
 # A message key only these tests define, so a test can tell the report's own rendering
 # of a message from the `output` field (rendered here as "OUTPUT-FIELD").
@@ -191,16 +193,8 @@ def test_markdown_escapes_student_text_and_keeps_tables_intact(rendered):
 
 def test_html_is_self_contained_and_accessible(rendered):
     html = _html(rendered)
+    assert_self_contained(html, images=4)
     assert '<html lang="ja">' in html
-    for forbidden in ("http://", "https://", "<script", 'src="/', "url(", "@import"):
-        assert forbidden not in html
-    images = re.findall(r"<img\b[^>]*>", html)
-    assert len(images) == 4
-    for tag in images:
-        assert re.search(r'src="data:image/png;base64,[A-Za-z0-9+/=]+"', tag)
-        alt = re.search(r'alt="([^"]*)"', tag)
-        assert alt and alt.group(1).strip()
-    assert html.count("<figcaption>") == len(images)
     assert '<th scope="col">' in html
     assert "@page" in html and "@media print" in html
 
@@ -229,10 +223,31 @@ def test_japanese_is_default_and_english_available(rendered):
 
 def test_outcomes_are_shown_as_symbol_and_word(rendered):
     md = _md(rendered)
-    expected = {"✅ 合格": 3, "❌ 不合格": 1, "⚠ エラー": 1, "⏱ 時間切れ": 1, "— 未実施": 1}
-    for label, count in expected.items():
-        assert f"| {label} | {count} |" in md
+    assert "| 結果 | ✅ 合格 | ❌ 不合格 | ⚠ エラー | ⏱ 時間切れ | — 未実施 |" in md
+    assert "| 件数 | 3 | 1 | 1 | 1 | 1 |" in md
     assert "| `task3.save` | ⏱ 時間切れ | 0 / 5 |" in md
+
+
+def test_what_to_fix_first_lists_unpassed_checks_in_report_order(rendered):
+    md = _md(rendered)
+    box = md[md.index("## まず直すところ") : md.index("## 採点の条件")]
+    assert re.findall(r"^\d+\. \*\*(.+?)\*\*: `(.+?)`", box, re.M) == [
+        ("⚠ エラー", "task1.crash"),
+        ("❌ 不合格", "task2.cross_entropy"),
+        ("⏱ 時間切れ", "task3.save"),
+    ]
+    assert "([課題 2](#課題-2))" in box and "再現コマンド: `python task2.py`" in box
+    assert "1 件のチェックを実施できませんでした (課題 A1)" in box
+    html = _html(rendered, "en")
+    assert html.index('id="fix-first"') < html.index('id="task1"')
+    assert '<a href="#check-task1.crash"><code>task1.crash</code></a>' in html
+    assert '<tr id="check-task1.crash" class="outcome-error">' in html
+
+
+def test_no_fix_first_box_when_every_check_passed(tmp_path):
+    paths = render_reports(_doc(_all_passed()), tmp_path)
+    assert "まず直すところ" not in paths["md"].read_text(encoding="utf-8")
+    assert 'id="fix-first"' not in paths["html"].read_text(encoding="utf-8")
 
 
 def test_failed_check_shows_its_diagnostics(rendered):
@@ -344,3 +359,11 @@ def test_display_width_counts_wide_and_combining_characters():
 def test_every_outcome_has_report_wording():
     for outcome in OUTCOMES:
         assert set(catalogue()[f"outcome.{outcome}"]) == {"ja", "en"}
+
+
+@pytest.mark.parametrize(
+    ("heading", "slug"),
+    [("課題 2", "課題-2"), ("Task A1", "task-a1"), ("What to fix: first!", "what-to-fix-first")],
+)
+def test_markdown_links_use_the_anchor_github_gives_a_heading(heading, slug):
+    assert md_slug(heading) == slug

@@ -7,6 +7,7 @@ The results root holds one sub-folder per student, each with the ``results.json`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,13 +90,13 @@ class ClassData:
         ).reindex(list(OUTCOMES), fill_value=0)
 
 
-def _student_folders(results_root: Path, skip: Path | None) -> list[Path]:
-    """Sub-folders of the root in name order, without hidden ones and the report's own."""
-    skipped = skip.resolve() if skip else None
+def _student_folders(results_root: Path, skip: Sequence[Path]) -> list[Path]:
+    """Sub-folders of the root in name order, without hidden ones and those in ``skip``."""
+    skipped = {p.resolve() for p in skip}
     return sorted(
         p
         for p in results_root.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and p.resolve() != skipped
+        if p.is_dir() and not p.name.startswith(".") and p.resolve() not in skipped
     )
 
 
@@ -113,36 +114,23 @@ class _Graded:
 
 def _read(path: Path, folder: str) -> _Graded:
     """One student's results; :class:`ResultsError` saying why when they cannot be used."""
-    try:
-        doc = read_results(path)
-        run = doc["extra_data"]
-        graded = _Graded(
-            student_id=str(run["submission"].get("student_id") or folder),
-            score=float(doc["score"]),
-            max_score=float(doc["max_score"]),
-            plan=str(run["plan"].get("name", "?")),
-            version=str(run.get("grader_version", "?")),
-            checks=ordered_checks(doc),
-        )
-    except ResultsError:
-        raise  # already says why (and it is a ValueError, caught below otherwise)
-    except OSError as e:
-        raise ResultsError(f"{path}: cannot be read ({e.strerror})") from None
-    # read_results checks the JSON and the schema tag only, so a doc of the right schema
-    # but the wrong shape fails here; it trips read_results itself (AttributeError) when
-    # extra_data is not an object.
-    except KeyError as e:
-        raise ResultsError(f"{path}: malformed, field {e.args[0]!r} missing") from None
-    except (AttributeError, TypeError, ValueError) as e:
-        raise ResultsError(f"{path}: malformed ({type(e).__name__}: {e})") from None
-    unknown = sorted({c.outcome for c in graded.checks} - set(OUTCOMES))
-    if unknown:
-        raise ResultsError(f"{path}: malformed, unknown outcome {unknown[0]!r}")
-    return graded
+    doc = read_results(path)
+    run = doc["extra_data"]
+    if "error" in run:
+        # A batch records submissions it could not grade at all (e.g. an unsafe archive).
+        raise ResultsError(f"{path}: not graded: {run['error']}")
+    return _Graded(
+        student_id=str(run["submission"].get("student_id") or folder),
+        score=float(doc["score"]),
+        max_score=float(doc["max_score"]),
+        plan=str(run["plan"].get("name", "?")),
+        version=str(run.get("grader_version", "?")),
+        checks=ordered_checks(doc),
+    )
 
 
-def load_class(results_root: Path, skip: Path | None = None) -> ClassData:
-    """Read ``<results_root>/*/results.json``; ``skip`` is a folder to leave out (the output).
+def load_class(results_root: Path, skip: Sequence[Path] = ()) -> ClassData:
+    """Read ``<results_root>/*/results.json``; ``skip``: folders to leave out (the output's).
 
     Raises :class:`ResultsError` when the root itself is not a folder.
     """

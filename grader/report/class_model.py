@@ -152,7 +152,9 @@ def _status(data: ClassData, lang: str) -> Table:
             tr("class.col.students_with", lang),
         ),
         rows=tuple(
-            text_row(outcome_label(o, lang), str(counts.at[o, "checks"]), str(counts.at[o, "students"]))
+            text_row(
+                outcome_label(o, lang), str(counts.at[o, "checks"]), str(counts.at[o, "students"])
+            )
             for o in OUTCOMES
         ),
         numeric=(False, True, True),
@@ -160,15 +162,16 @@ def _status(data: ClassData, lang: str) -> Table:
 
 
 def _stats(data: ClassData, lang: str) -> Table:
-    """Count, mean, median, lowest and highest score as a share of the maximum."""
+    """Mean, median, lowest and highest score as a share of the maximum."""
     scores = pd.Series(score_percentages(data), dtype=float)
     summary = scores.agg(["mean", "median", "min", "max"])
-    values = {
-        "n": str(len(scores)),
-        **{key: MISSING if scores.empty else f"{value:.1f}%" for key, value in summary.items()},
-    }
-    facts = [Fact(tr(f"class.stats.{key}", lang), value) for key, value in values.items()]
-    return facts_table("stats", facts, tr("report.accuracy.item", lang), tr("class.stats.value", lang))
+    facts = [
+        Fact(tr(f"class.stats.{key}", lang), MISSING if scores.empty else f"{value:.1f}%")
+        for key, value in summary.items()
+    ]
+    return facts_table(
+        "stats", facts, tr("report.accuracy.item", lang), tr("class.stats.value", lang)
+    )
 
 
 def _pass_rates(data: ClassData, lang: str) -> Table:
@@ -230,9 +233,14 @@ def _students(data: ClassData, lang: str) -> Table:
 def _similarity(pairs: list[SimilarityPair], lang: str) -> Table:
     return Table(
         css="similarity",
-        head=tuple(tr(f"class.col.{key}", lang) for key in ("rank", "a", "b", "similarity", "method", "detail")),
+        head=tuple(
+            tr(f"class.col.{key}", lang)
+            for key in ("rank", "a", "b", "similarity", "method", "detail")
+        ),
         rows=tuple(
-            text_row(str(rank), p.a, p.b, f"{p.score:.2f}", p.method or MISSING, p.detail or MISSING)
+            text_row(
+                str(rank), p.a, p.b, f"{p.score:.2f}", p.method or MISSING, p.detail or MISSING
+            )
             for rank, p in enumerate(pairs, start=1)
         ),
         numeric=(True, False, False, True, False, False),

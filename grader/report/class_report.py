@@ -18,14 +18,16 @@ import pandas as pd
 from grader.report.class_data import ClassData, load_class
 from grader.report.class_model import build_class_view
 from grader.report.class_plots import make_class_figures
-from grader.report.render import check_lang, write_report
+from grader.report.render import FIGURES_DIR, check_lang, write_report
 
 CSV_NAME = "grades.csv"
 
 
 def grades_table(data: ClassData) -> pd.DataFrame:
-    """One row per student folder, in folder order: ``student_id``, ``total``, ``max``,
-    points per task (a column per task), the outcome of each check (a column per check id)
+    """The grade sheet: one row per student folder, in folder order.
+
+    Columns: ``student_id``, ``total``, ``max``, the points of each task (named by task:
+    ``task1`` …), the outcome of each check (named by check id: ``task1.output_format`` …)
     and ``problem``, which says why a folder whose results could not be read has no scores.
     """
     graded = pd.concat(
@@ -70,7 +72,8 @@ def render_class_report(
     :mod:`grader.report.class_model`; ``None`` leaves that section out.
     """
     check_lang(lang)
-    data = load_class(results_root, skip=out_dir)
+    # The output may sit inside the root (even be it): its folders are not students.
+    data = load_class(results_root, skip=(out_dir, out_dir / FIGURES_DIR))
     figures = make_class_figures(data, lang)
     view = build_class_view(data, figures, lang, similarity, CSV_NAME)
     paths = write_report("class_report", "class", view, figures, out_dir, lang)

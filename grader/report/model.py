@@ -240,7 +240,8 @@ def _is_text_block(key: str, value: Any) -> bool:
 
 
 def _format_value(value: Any, lang: str) -> str:
-    text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    # A one-line stdout keeps its line end, which would show as a stray line break.
+    text = f"{value:.6g}" if isinstance(value, float) else str(value).rstrip("\r\n")
     if not text.strip():
         # e.g. an empty stderr: say so rather than show nothing after "=".
         return tr("report.details.empty", lang)

@@ -163,7 +163,11 @@ def learning_curve(checks: list[CheckResult], lang: str) -> Figure | None:
         min=f"{min(losses):.4g}",
     )
     return Figure(
-        "learning_curve.png", check.task, png_bytes(fig), alt, tr("report.fig.learning.caption", lang)
+        "learning_curve.png",
+        check.task,
+        png_bytes(fig),
+        alt,
+        tr("report.fig.learning.caption", lang),
     )
 
 
@@ -217,7 +221,11 @@ def confusion_matrix(checks: list[CheckResult], lang: str) -> Figure | None:
         invalid=int(matrix[:, -1].sum()),
     )
     return Figure(
-        "confusion_matrix.png", check.task, png_bytes(fig), alt, tr("report.fig.confusion.caption", lang)
+        "confusion_matrix.png",
+        check.task,
+        png_bytes(fig),
+        alt,
+        tr("report.fig.confusion.caption", lang),
     )
 
 

@@ -38,27 +38,31 @@ def check_lang(lang: str) -> None:
         raise ValueError(f"unknown report language {lang!r}; choose one of {', '.join(LANGS)}")
 
 
+def render_template(template: str, kind: str, view: Any, lang: str) -> str:
+    """``<template>.<kind>.j2`` (kind: ``md`` or ``html``) filled from ``view``.
+
+    The template also gets ``t`` (the catalogue in ``lang``) and ``figures_dir``.
+    """
+    return (
+        environment()
+        .get_template(f"{template}.{kind}.j2")
+        .render(view=view, t=partial(tr, lang=lang), figures_dir=FIGURES_DIR)
+    )
+
+
 def write_report(
     stem: str, template: str, view: Any, figures: list[Figure], out_dir: Path, lang: str
 ) -> dict[str, Path]:
-    """Write ``<stem>.md`` (figures as PNGs in ``figures/``) and a self-contained ``<stem>.html``.
-
-    ``template`` names the pair ``<template>.md.j2`` / ``<template>.html.j2``; both get
-    ``view``, ``t`` (the catalogue in ``lang``) and ``figures_dir``.
-    """
+    """Write ``<stem>.md`` (figures as PNGs in ``figures/``) and a self-contained ``<stem>.html``
+    from the ``<template>.md.j2`` / ``<template>.html.j2`` pair."""
     figures_dir = out_dir / FIGURES_DIR
     figures_dir.mkdir(parents=True, exist_ok=True)
     for figure in figures:
         (figures_dir / figure.name).write_bytes(figure.png)
     paths = {"md": out_dir / f"{stem}.md", "html": out_dir / f"{stem}.html"}
     for kind, path in paths.items():
-        text = (
-            environment()
-            .get_template(f"{template}.{kind}.j2")
-            .render(view=view, t=partial(tr, lang=lang), figures_dir=FIGURES_DIR)
-        )
         # newline="\n": the same bytes on every platform.
-        path.write_text(text, encoding="utf-8", newline="\n")
+        path.write_text(render_template(template, kind, view, lang), encoding="utf-8", newline="\n")
     return {**paths, "figures": figures_dir}
 
 
@@ -71,4 +75,5 @@ def render_reports(doc: dict[str, Any], out_dir: Path, lang: str = "ja") -> dict
     """
     check_lang(lang)
     figures = make_figures(ordered_checks(doc), lang)
-    return write_report("report", "submission", build_view(doc, figures, lang), figures, out_dir, lang)
+    view = build_view(doc, figures, lang)
+    return write_report("report", "submission", view, figures, out_dir, lang)
