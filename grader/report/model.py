@@ -204,7 +204,10 @@ def _verdict(checks: list[CheckResult], public: bool, lang: str) -> str:
 
 def _task_section(task: str, checks: list[CheckResult], lang: str) -> TaskSection:
     accuracy_check = find_check(checks, ACCURACY_CHECK)
-    heading = tr("report.task.heading", lang, name=task_number(task))
+    # A group that is not a course task (e.g. "code") may have a title of its own.
+    own = f"report.task.{task}"
+    heading = (tr(own, lang) if own in catalogue() else
+               tr("report.task.heading", lang, name=task_number(task)))
     return TaskSection(
         task=task,
         heading=heading,
