@@ -14,6 +14,7 @@ from grader.report.outcomes import DIAGNOSED, SYMBOLS, format_score, outcome_lab
 from grader.report.plots import Figure
 from grader.report.records import ACCURACY_CHECK, checks_by_task, find_check, task_number
 from grader.report.view import (
+    Cell,
     Fact,
     NumberedFigure,
     Table,
@@ -74,6 +75,7 @@ class TaskSection:
     heading: str
     checks: list[CheckRow]
     accuracy: Table | None = None
+    gradients: list[tuple[str, Table]] = field(default_factory=list)
     figures: list[NumberedFigure] = field(default_factory=list)
 
 
@@ -213,7 +215,22 @@ def _task_section(task: str, checks: list[CheckResult], lang: str) -> TaskSectio
         heading=heading,
         checks=[_check_row(c, heading, lang) for c in checks],
         accuracy=_accuracy_table(accuracy_check.details, lang) if accuracy_check else None,
+        gradients=[(c.id, _worst_table(c.details["worst"], lang)) for c in checks
+                   if c.outcome in DIAGNOSED and c.details.get("worst")],
     )
+
+
+def _worst_table(worst: list[dict[str, Any]], lang: str) -> Table:
+    """The coordinates where a gradient check found the largest errors."""
+    head = tuple(tr(f"report.grad.{key}", lang)
+                 for key in ("tensor", "index", "analytic", "numeric", "abs_error"))
+    rows = tuple(
+        (Cell(str(w["tensor"])), Cell(str(w["index"]), code=True),
+         *(Cell(f"{float(w[k]):.6g}") for k in ("analytic", "numeric", "abs_error")))
+        for w in worst
+    )
+    return Table(css="gradients", head=head, rows=rows,
+                 numeric=(False, False, True, True, True))
 
 
 def _check_row(check: CheckResult, section: str, lang: str) -> CheckRow:
