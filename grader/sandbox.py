@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import reference
+from grader.cgroup import PidsCgroup
 
 # Where things appear inside the bubblewrap sandbox.
 WORKSPACE_MOUNT = "/submission"
@@ -40,7 +41,8 @@ class Limits:
     cpu_s: int = 60
     memory_bytes: int = 4 << 30
     file_bytes: int = 256 << 20
-    # Counted per user by the kernel (and not at all for root): generous, a backstop only.
+    # Bounds the whole process tree through a pids cgroup where one can be made (else
+    # RLIMIT_NPROC, which counts every process of the user and spares root).
     processes: int = 256
     output_bytes: int = 64 << 10
 
@@ -196,8 +198,10 @@ class Sandbox:
                 "--chdir", WORKSPACE_MOUNT]
 
 
-def _set_limits(limits: Limits) -> None:
+def _set_limits(limits: Limits, group: PidsCgroup | None) -> None:
     """Runs in the child between fork and exec: only async-signal-safe calls."""
+    if group is not None:
+        group.join_self()
     for which, value in (
         (resource.RLIMIT_CPU, limits.cpu_s),
         (resource.RLIMIT_AS, limits.memory_bytes),
@@ -231,11 +235,22 @@ class _CappedReader(threading.Thread):
 
 def _run_limited(argv: list[str], stdin: str, env: dict[str, str], cwd: Path,
                  limits: Limits) -> RunResult:
+    group = PidsCgroup.create(limits.processes)
+    try:
+        return _run_in(argv, stdin, env, cwd, limits, group)
+    finally:
+        if group is not None:
+            group.close()
+
+
+def _run_in(argv: list[str], stdin: str, env: dict[str, str], cwd: Path, limits: Limits,
+            group: PidsCgroup | None) -> RunResult:
     start = time.perf_counter()
     proc = subprocess.Popen(
         argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, start_new_session=True,
-        preexec_fn=lambda: _set_limits(limits),
+        # The cgroup's fd is inherited across the fork and closed (close_fds) before exec.
+        preexec_fn=lambda: _set_limits(limits, group),
     )
     readers = [_CappedReader(proc.stdout, limits.output_bytes),
                _CappedReader(proc.stderr, limits.output_bytes)]

@@ -127,3 +127,31 @@ def test_without_bwrap_the_reason_is_recorded(tmp_path: Path) -> None:
     sb = make(tmp_path, False)
     assert sb.kind == "process" and sb.reason == "disabled"
     assert os.path.isdir(sb.workspace)
+
+
+@pytest.mark.parametrize("use_bwrap", KINDS)
+def test_fork_bomb_is_bounded_and_cleaned_up(tmp_path: Path, use_bwrap: bool) -> None:
+    from grader.cgroup import PidsCgroup
+
+    probe = PidsCgroup.create(8)
+    if probe is None:
+        pytest.skip("no writable pids cgroup here: the fork bomb is bounded by the timeout only")
+    probe.close()
+    sb = make(tmp_path, use_bwrap)
+    code = ("import os, time\n"
+            "n = 0\n"
+            "for _ in range(500):\n"
+            "    try:\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(30)\n"
+            "            os._exit(0)\n"
+            "        n += 1\n"
+            "    except OSError:\n"
+            "        break\n"
+            "print(n, flush=True)\n"
+            "time.sleep(30)\n")
+    r = py(sb, code, wall_s=3.0, processes=40)
+    assert r.timed_out
+    assert int(r.stdout.split()[0]) < 40, "the process tree was not bounded"
+    quick = py(sb, "print('still fine')")
+    assert quick.ok and quick.stdout == "still fine\n"
