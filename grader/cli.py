@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scheduler", help="address of a dask.distributed scheduler, e.g. "
                    "tcp://host:8786 (default: a local process pool)")
     b.add_argument("--junit", action="store_true", help="also write junit.xml")
+    b.add_argument("--skeleton", type=Path,
+                   help="course-provided code (file or folder), ignored by the code similarity")
+    b.add_argument("--quoted", type=Path, action="append", default=[],
+                   help="a text reports may quote (e.g. the course text); repeatable")
+    b.add_argument("--similarity-threshold", type=float, default=0.5,
+                   help="flag pairs at or above this similarity (default 0.5)")
     b.add_argument("--no-bwrap", action="store_true",
                    help="do not use bubblewrap even when it works (reduced isolation)")
 
@@ -111,7 +117,9 @@ def _batch(args: argparse.Namespace) -> int:
 
     summary = run_batch(args.submissions, args.out, plan_path=args.plan, data_dir=args.data_dir,
                         jobs=args.jobs, scheduler=args.scheduler, lang=args.lang,
-                        use_bwrap=False if args.no_bwrap else None, junit=args.junit)
+                        use_bwrap=False if args.no_bwrap else None, junit=args.junit,
+                        skeleton=args.skeleton, quoted=args.quoted,
+                        similarity_threshold=args.similarity_threshold)
     print(i18n.tr("cli.batch_done", args.lang, graded=len(summary.graded),
                   skipped=len(summary.skipped), failed=len(summary.failed),
                   seconds=f"{summary.seconds:.0f}"))
@@ -121,12 +129,14 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _class_report(args: argparse.Namespace) -> int:
+    from grader.batch.similarity_pass import SIMILARITY_FILE, read_similarity
     from grader.report.class_report import render_class_report
 
     root = getattr(args, "out", None) or args.results_root
     if not root.is_dir():
         raise ResultsError(f"{root}: no such folder — run `python -m grader batch` first")
-    paths = render_class_report(root, root / CLASS_REPORT_DIR, args.lang)
+    paths = render_class_report(root, root / CLASS_REPORT_DIR, args.lang,
+                                similarity=read_similarity(root / SIMILARITY_FILE))
     print(i18n.tr("cli.class_report_written", args.lang, html=paths["html"], csv=paths["csv"]))
     return 0
 

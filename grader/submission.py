@@ -6,6 +6,7 @@ Notebooks are turned into scripts of their code cells when the workspace is made
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 from dataclasses import dataclass, field
@@ -101,7 +102,22 @@ def make_workspace(sub: Submission, workspace: Path) -> dict[str, str]:
                 (workspace / f"{task}.py").write_text(notebook_to_script(source), "utf-8")
             except (ValueError, OSError, nbformat.ValidationError) as e:
                 problems[task] = f"{source.name}: {str(e).splitlines()[0][:200]}"
+    _scripts_for_other_notebooks(sub, workspace)
     return problems
+
+
+def _scripts_for_other_notebooks(sub: Submission, workspace: Path) -> None:
+    """A script beside every other top-level notebook, so its classes can be checked.
+
+    A notebook that cannot be read is left as it is: the checks that would have used its
+    classes report them as not attempted.
+    """
+    for rel in sub.files:
+        script = workspace / rel.with_suffix(".py")
+        if rel.suffix != ".ipynb" or len(rel.parts) > 1 or script.exists():
+            continue
+        with contextlib.suppress(ValueError, OSError):
+            script.write_text(notebook_to_script(sub.root / rel), "utf-8")
 
 
 def notebook_to_script(path: Path) -> str:

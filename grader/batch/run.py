@@ -24,6 +24,7 @@ from grader.batch.discover import Entry, discover
 from grader.batch.executors import make_executor
 from grader.batch.junit import write_junit
 from grader.batch.progress import EventLog, Progress
+from grader.batch.similarity_pass import SIMILARITY_FILE, class_similarity, write_similarity
 from grader.grade import grade, known_checks
 from grader.results import SCHEMA, ResultsError, read_results, write_json_atomic
 from reference.data import DataError, load_mnist
@@ -126,6 +127,9 @@ def run_batch(
     lang: str = "ja",
     use_bwrap: bool | None = None,
     junit: bool = False,
+    skeleton: Path | None = None,
+    quoted: list[Path] | None = None,
+    similarity_threshold: float = 0.5,
     stream: TextIO = sys.stderr,
 ) -> BatchSummary:
     """Grade every submission of ``submissions_dir`` into ``out`` (see the module docstring)."""
@@ -135,9 +139,10 @@ def run_batch(
     source = load_mnist(data_dir).source
     entries = discover(submissions_dir, out / STAGING)
     log = EventLog(out / "events.jsonl")
-    tasks = []
+    tasks, all_tasks = [], []
     for entry in _unique_ids(entries):
         task = _task(entry, out, the_plan.sha256, source, plan_path, data_dir, lang, use_bwrap)
+        all_tasks.append(task)
         if current_key(out / task.student_id) == task.key:
             summary.skipped.append(task.student_id)
             log.write("skip", student=task.student_id)
@@ -153,6 +158,10 @@ def run_batch(
     finally:
         executor.close()
         shutil.rmtree(out / PARTIAL, ignore_errors=True)
+    folders = {t.student_id: Path(t.folder) for t in all_tasks if t.folder}
+    pairs = class_similarity(folders, skeleton, quoted, similarity_threshold)
+    write_similarity(out / SIMILARITY_FILE, pairs)
+    log.write("similarity", pairs=len(pairs))
     summary.seconds = time.perf_counter() - start
     log.write("end", graded=len(summary.graded), skipped=len(summary.skipped),
               failed=len(summary.failed), seconds=round(summary.seconds, 2))

@@ -7,6 +7,8 @@ from grader.checks import (
     banned,
     cli_classify,
     cli_training,
+    framework,
+    written_report,
 )
 from grader.checks.base import REGISTRY, Check, Context, Verdict
 
@@ -21,4 +23,6 @@ __all__ = [
     "banned",
     "cli_classify",
     "cli_training",
+    "framework",
+    "written_report",
 ]

@@ -30,7 +30,7 @@ Case = tuple[dict[str, np.ndarray], dict[str, Any], np.ndarray]
 # --- seeded cases ------------------------------------------------------------------------
 
 
-def _away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """Values with |v| ≥ 0.1, so a kink at 0 is never within a finite-difference step."""
     return rng.choice([-1.0, 1.0], size=shape) * (0.1 + np.abs(rng.normal(size=shape)))
 
@@ -51,7 +51,7 @@ def cases(kind: str, rng: np.random.Generator) -> list[Case]:
     if kind == "sigmoid":
         return [({}, {}, rng.normal(0, 3, size=(b, d)))]
     if kind == "relu":
-        return [({}, {}, _away_from_zero(rng, (b, d)))]
+        return [({}, {}, away_from_zero(rng, (b, d)))]
     if kind == "batchnorm":
         x = rng.normal(1.0, 2.0, size=(b, d))
         x[:, 0] = 0.7  # a constant feature: only ε keeps its normalisation finite

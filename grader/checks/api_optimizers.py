@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks.api_common import case_rng, compare, exchange, worker_problem
-from grader.checks.api_layers import REPRODUCE
+from grader.checks.api_layers import REPRODUCE, away_from_zero
 from grader.checks.base import Context, Verdict, check, passed
 from reference.nn.factory import build_optimizer
 
@@ -35,7 +35,11 @@ def optimizer_check(kind: str) -> Callable[[Context, dict[str, Any]], Verdict]:
     def run(ctx: Context, settings: dict[str, Any]) -> Verdict:
         rng = case_rng(ctx, f"{kind}.update")
         params = {"W": rng.normal(size=(3, 4)), "b": rng.normal(size=4)}
-        grads = [{k: rng.normal(size=v.shape) for k, v in params.items()} for _ in range(STEPS)]
+        # Gradients of size ≥ 0.1: an ε of 1e-7 instead of the course's 1e-8 (common in
+        # DLfS-style code) then stays far below the tolerance, while every real mistake
+        # in an update rule changes ΔW by a factor.
+        grads = [{k: away_from_zero(rng, v.shape) for k, v in params.items()}
+                 for _ in range(STEPS)]
         reqs = [{"op": "optimizer", "kind": kind, "hyper": HYPER[kind], "params": params}]
         reqs += [{"op": "step", "grads": g} for g in grads]
         ans = exchange(ctx, reqs)
@@ -64,4 +68,4 @@ def optimizer_check(kind: str) -> Callable[[Context, dict[str, Any]], Verdict]:
 
 for _kind in HYPER:
     check(f"{TASK_OF.get(_kind, 'A4')}.{_kind}.update", program=None, reproduce=REPRODUCE,
-          rtol=1e-4)(optimizer_check(_kind))
+          rtol=1e-3)(optimizer_check(_kind))

@@ -63,6 +63,7 @@ def output_format(ctx: Context, task: str, repeats: int) -> Verdict:
 
 
 def index_range(ctx: Context, task: str, repeats: int) -> Verdict:
+    """Every index tried gets an answer: a normal exit with something on stdout."""
     runs = probe_runs(ctx, task, repeats)
     for index, run in runs:
         if not run.ok:
@@ -70,6 +71,9 @@ def index_range(ctx: Context, task: str, repeats: int) -> Verdict:
             return Verdict(outcome, Message("classify.index_failed", {
                 "program": f"{task}.py", "index": index, "ended": run.describe_failure()}),
                 _failure(index, run))
+        if not run.stdout.strip():
+            return failed("classify.no_answer", _failure(index, run), program=f"{task}.py",
+                          index=index)
     indices = sorted({i for i, _ in runs})
     return passed("classify.indices_ok", {"indices": indices},
                   indices=", ".join(map(str, indices)))
@@ -93,9 +97,12 @@ def task1_determinism(ctx: Context, settings: dict[str, Any]) -> Verdict:
     for index, run in runs:
         if run.ok:
             answers.setdefault(index, []).append(run.stdout.strip())
-    pairs = {i: a for i, a in answers.items() if len(a) == 2}
-    if not pairs:
+    # Two silent runs agree, but say nothing about determinism: they are left out.
+    pairs = {i: a for i, a in answers.items() if len(a) == 2 and any(a)}
+    if not pairs and not answers:
         return _no_finished_run("task1", runs)
+    if not pairs:
+        return failed("classify.nothing_to_compare", {})
     for index, (first, second) in pairs.items():
         if first != second:
             return failed("classify.not_deterministic", {"index": index, "outputs": [first,
