@@ -6,7 +6,6 @@ from pathlib import Path
 
 from grader.checks.banned import numpy_routines_used, static_imports
 from grader.grade import grade
-from tests.conftest import API_PLAN
 
 
 def test_static_scan_finds_imports_and_routines(tmp_path: Path) -> None:
@@ -26,7 +25,7 @@ def test_a_submission_importing_sklearn_fails_the_check(tmp_path: Path) -> None:
     (sub / "layers.py").write_text("import sklearn  # need not be installed\n\n"
                                    "class Relu:\n    pass\n")
     plan = tmp_path / "plan.toml"
-    plan.write_text(API_PLAN.read_text())
+    plan.write_text('[plan]\nname = "banned"\n[seeds]\n[checks."code.banned_imports"]\n')
     doc = grade(sub, tmp_path / "out", plan_path=plan)
     test = next(t for t in doc["tests"] if t["name"] == "code.banned_imports")
     assert test["extra_data"]["outcome"] == "failed"
