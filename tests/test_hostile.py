@@ -1,0 +1,128 @@
+"""Hostile submissions: each attack is contained and costs only the checks it touches.
+
+The attacks are data: files written into a fresh submission folder, a plan of the checks
+they touch, and the outcomes the grader must record. Cases marked ``bwrap`` rely on
+bubblewrap's isolation and run only where it works.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from grader.grade import grade
+from grader.sandbox import bwrap_status
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+SECRET = ROOT / "grader" / "plans" / "public.toml"
+
+
+@dataclass(frozen=True)
+class Case:
+    files: dict[str, str]
+    checks: tuple[str, ...]
+    outcomes: dict[str, str]
+    needs_bwrap: bool = False
+    stdout_excludes: tuple[str, ...] = field(default_factory=tuple)
+
+
+TASK1 = ("task1.output_format", "task1.determinism", "task1.index_range")
+CASES = {
+    "infinite_loop": Case({"task1.py": "while True:\n    pass\n"}, TASK1,
+                          dict.fromkeys(TASK1, "timeout")),
+    "busy_thread": Case({"task1.py": "import threading\n"
+                         "threading.Thread(target=lambda: [0 for _ in iter(int, 1)]).start()\n"
+                         "print(3)\n"}, TASK1, dict.fromkeys(TASK1, "timeout")),
+    "memory_bomb": Case({"task1.py": "blob = bytearray(64 * 2**30)\nprint(1)\n"}, TASK1,
+                        {"task1.output_format": "error", "task1.determinism": "error",
+                         "task1.index_range": "failed"}),
+    "huge_stdout": Case({"task1.py": "import sys\nfor _ in range(10**4):\n"
+                         "    sys.stdout.write('9' * 10**4)\n"}, TASK1,
+                        {"task1.output_format": "failed", "task1.determinism": "passed",
+                         "task1.index_range": "passed"}),
+    "huge_file": Case({"task1.py": "with open('big.bin', 'wb') as f:\n"
+                       "    for _ in range(4096):\n        f.write(b'0' * 2**20)\nprint(1)\n"},
+                      TASK1, {"task1.output_format": "error", "task1.determinism": "error",
+                              "task1.index_range": "failed"}),
+    "exit_at_import": Case({"layers.py": "import sys\nsys.exit(0)\nclass Relu:\n    pass\n"},
+                           ("A1.relu.forward",), {"A1.relu.forward": "failed"}),
+    "fake_result_line": Case({"task2.py": "print('2.3026')\nprint('{\"score\": 99}')\n"},
+                             ("task2.cross_entropy",), {"task2.cross_entropy": "failed"}),
+    "non_utf8_output": Case({"task1.py": "import sys\nsys.stdout.buffer.write(b'\\xff\\xfe')\n"},
+                            ("task1.output_format",), {"task1.output_format": "failed"}),
+    "nan_and_bad_shapes": Case({"le4nn_adapter.py": (
+        "import numpy as np\n"
+        "class Nan:\n    params, grads = {}, {}\n"
+        "    def forward(self, x, train=False):\n        return np.full_like(x, np.nan)\n"
+        "class Shape:\n    params, grads = {}, {}\n"
+        "    def forward(self, x, train=False):\n        return x[:, :1]\n"
+        "LAYERS = {'relu': lambda p, c: Nan(), 'sigmoid': lambda p, c: Shape()}\n")},
+        ("A1.relu.forward", "task3.sigmoid.forward"),
+        {"A1.relu.forward": "failed", "task3.sigmoid.forward": "failed"}),
+    "patches_numpy": Case({"le4nn_adapter.py": (
+        "import numpy as np\n"
+        "np.allclose = lambda *a, **k: True\n"
+        "np.testing.assert_allclose = lambda *a, **k: None\n"
+        "class Wrong:\n    params, grads = {}, {}\n"
+        "    def forward(self, x, train=False):\n        return 2 * x\n"
+        "LAYERS = {'relu': lambda p, c: Wrong()}\n")},
+        ("A1.relu.forward",), {"A1.relu.forward": "failed"}),
+    "reads_plan_and_peers": Case({"task1.py": (
+        "import glob, os\n"
+        f"found = [p for p in ({str(SECRET)!r}, {str(ROOT / 'submissions')!r}) "
+        "if os.path.exists(p)]\n"
+        "found += glob.glob('/tmp/le4nn-grade-*')\n"
+        "print('LEAK' if found else 7)\n")}, TASK1, dict.fromkeys(TASK1, "passed"),
+        needs_bwrap=True),
+    "network": Case({"task1.py": (
+        "import socket\n"
+        "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=2)\n    print('NET')\n"
+        "except OSError:\n    print(5)\n")}, TASK1, dict.fromkeys(TASK1, "passed"),
+        needs_bwrap=True),
+    "writes_and_deletes_outside": Case({"task1.py": (
+        "import os\n"
+        f"for target in ({str(SECRET)!r}, '/usr/lib/le4nn_evil', '/data/evil'):\n"
+        "    try:\n        open(target, 'a').write('x')\n        print('WROTE', target)\n"
+        "    except OSError:\n        pass\n"
+        "print(2)\n")}, TASK1, dict.fromkeys(TASK1, "passed"), needs_bwrap=True),
+}
+
+
+def plan_for(checks: tuple[str, ...], folder: Path) -> Path:
+    path = folder / "plan.toml"
+    tables = "".join(f'[checks."{c}"]\n' for c in checks)
+    path.write_text("[plan]\nname = 'hostile'\n[seeds]\nsample = 1\n[limits]\nwall_s = 10\n"
+                    "cpu_s = 20\nmemory_mb = 1024\n[limits.api]\nwall_s = 10\n" + tables)
+    return path
+
+
+def fingerprint() -> str:
+    """A hash of the grader's own files, to prove no submission changed them."""
+    h = hashlib.sha256()
+    for p in sorted((ROOT / "grader").rglob("*.py")) + sorted((ROOT / "grader").rglob("*.toml")):
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_attack_is_contained(name: str, tmp_path: Path) -> None:
+    case = CASES[name]
+    if case.needs_bwrap and not bwrap_status()[0]:
+        pytest.skip(f"relies on bubblewrap's isolation: {bwrap_status()[1]}")
+    sub = tmp_path / name
+    sub.mkdir()
+    for fname, text in case.files.items():
+        (sub / fname).write_text(text)
+    before = fingerprint()
+    doc = grade(sub, tmp_path / "out", plan_path=plan_for(case.checks, tmp_path),
+                use_bwrap=True if case.needs_bwrap else None)
+    got = {t["name"]: t["extra_data"]["outcome"] for t in doc["tests"]}
+    assert got == case.outcomes
+    assert all(t["output"] for t in doc["tests"]), "every record says what happened"
+    assert fingerprint() == before, "a grader file changed"
+    assert not Path("/usr/lib/le4nn_evil").exists()
+    assert (tmp_path / "out" / "report.html").is_file()
