@@ -43,7 +43,8 @@ def batchnorm_forward_train(
     var = np.mean(np.square(centred), axis=axes)
     inv_std = 1.0 / np.sqrt(var + eps)
     x_hat = np.multiply(centred, _per_feature(inv_std, x.ndim), out=centred)
-    y = x_hat * _per_feature(gamma, x.ndim) + _per_feature(beta, x.ndim)
+    y = x_hat * _per_feature(gamma, x.ndim)
+    y += _per_feature(beta, x.ndim)
     return y, x_hat, inv_std, mu, var
 
 

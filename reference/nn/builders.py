@@ -48,11 +48,11 @@ def build(
     layers: list[Layer] = []
     sample = np.zeros((1, *input_shape))
     for entry in spec:
+        kind = entry.get("kind", "")
         config = {k: v for k, v in entry.items() if k != "kind"}
-        cls = Layer.registry.get(entry["kind"])
-        if cls is not None:
-            config = cls.infer_config(config, sample.shape[1:])
-        layer = Layer.from_config(entry["kind"], config, rng)
+        if kind in Layer.registry:
+            config = Layer.registry[kind].infer_config(config, sample.shape[1:])
+        layer = Layer.from_config(kind, config, rng)
         sample = layer.forward(sample)
         layers.append(layer)
     return Sequential(layers)

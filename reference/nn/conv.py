@@ -12,6 +12,13 @@ from reference.nn.init import init_weights
 from reference.nn.layer import Layer
 
 
+def _output_size(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: int,
+                 padding: int) -> tuple[int, int]:
+    """(Ho, Wo) of a convolution of a (B, C, H, W) input with (K, C, kh, kw) filters."""
+    return (conv_output_size(x_shape[2], w_shape[2], stride, padding),
+            conv_output_size(x_shape[3], w_shape[3], stride, padding))
+
+
 def conv2d_forward(
     x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int, padding: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -32,14 +39,12 @@ def conv2d_forward(
         elementwise or per channel, so it is never copied back to (B, K, Ho, Wo) order.
     col : ndarray, shape (C·kh·kw, B·Ho·Wo)  — X of eq. 59, kept for the backward pass
     """
-    batch, _, height, width = x.shape
     k, _, kh, kw = w.shape
     col = im2col(x, kh, kw, stride, padding)
     y = w.reshape(k, -1) @ col
     y += b[:, None]
-    ho, wo = conv_output_size(height, kh, stride, padding), conv_output_size(width, kw, stride,
-                                                                             padding)
-    return y.reshape(k, batch, ho, wo).transpose(1, 0, 2, 3), col
+    ho, wo = _output_size(x.shape, w.shape, stride, padding)
+    return y.reshape(k, len(x), ho, wo).transpose(1, 0, 2, 3), col
 
 
 def conv2d_param_grads(
@@ -83,8 +88,7 @@ def conv2d_input_grad(
     """
     batch, c, height, width = x_shape
     k, _, kh, kw = w.shape
-    ho, wo = conv_output_size(height, kh, stride, padding), conv_output_size(width, kw, stride,
-                                                                             padding)
+    ho, wo = _output_size(x_shape, w.shape, stride, padding)
     dcol = (w.reshape(k, -1).T @ dy_mat).reshape(c, kh, kw, batch, ho, wo)
     padded = (height + 2 * padding, width + 2 * padding)
     dx_padded = col2im(dcol.transpose(1, 2, 0, 3, 4, 5), padded, stride)  # (C, B, Hp, Wp)

@@ -15,8 +15,8 @@ conv2d                        ``stride``, ``pad``
 maxpool2d                     ``size``, ``stride``
 ============================  ==============================================
 
-Optimizers take the course's symbols: ``lr`` (η or α of Adam), ``alpha`` (momentum),
-``rho``, ``eps``, ``beta1``, ``beta2``, ``h0``.
+Optimizers take the course's symbols: ``lr`` (η), ``alpha`` (the momentum α of eq. 40,
+or Adam's step size α of eq. 55), ``rho``, ``eps``, ``beta1``, ``beta2``, ``h0``.
 """
 
 from __future__ import annotations

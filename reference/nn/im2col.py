@@ -11,8 +11,13 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> i
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def window_view(x: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
+def window_view(
+    x: np.ndarray, kh: int, kw: int, stride: int, writeable: bool = False
+) -> np.ndarray:
     """Every kh×kw window of the last two axes, ``stride`` apart, as a view (no copy).
+
+    Windows may overlap, so write through a ``writeable`` view one offset ``[..., s, t]``
+    at a time: the pixels of a single offset are distinct.
 
     Parameters
     ----------
@@ -23,7 +28,8 @@ def window_view(x: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
     windows : ndarray, shape (..., Ho, Wo, kh, kw)
         ``windows[..., i, j, s, t] = x[..., i·stride + s, j·stride + t]``.
     """
-    return sliding_window_view(x, (kh, kw), axis=(-2, -1))[..., ::stride, ::stride, :, :]
+    windows = sliding_window_view(x, (kh, kw), axis=(-2, -1), writeable=writeable)
+    return windows[..., ::stride, ::stride, :, :]
 
 
 def pad_images(x: np.ndarray, padding: int) -> np.ndarray:

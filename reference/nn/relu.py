@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference.nn.layer import Layer
+from reference.nn.layout import like
 
 
 def relu(t: np.ndarray) -> np.ndarray:
@@ -22,9 +23,9 @@ def relu_backward(dy: np.ndarray, active: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    dt : ndarray, same shape as dy
+    dt : ndarray, same shape as dy, in the memory order of ``active``
     """
-    return np.where(active, dy, 0)
+    return like(dy, active) * active
 
 
 class ReLU(Layer):
