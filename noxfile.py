@@ -34,6 +34,13 @@ def batch(session: nox.Session) -> None:
 
 
 @nox.session
+def ablations(session: nox.Session) -> None:
+    """Dropout / weight-decay / optimizer sweeps: ``nox -s ablations -- [SUBMISSION] [--sweep F]``."""
+    session.install(".")
+    session.run("python", "-m", "grader", "ablations", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the whole tree."""
     session.install("ruff")

@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-bwrap", action="store_true",
                    help="do not use bubblewrap even when it works (reduced isolation)")
 
+    sub.add_parser("ablations", add_help=False,
+                   help="ablation sweeps on the reference or a submission (see ablations -h)")
+
     c = sub.add_parser("class-report", help="re-render the class report of a batch folder")
     c.add_argument("results_root", type=Path, help="the --out folder of a batch")
     c.add_argument("--lang", choices=i18n.LANGS, default=i18n.DEFAULT_LANG)
@@ -76,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ablations"]:
+        # The ablation CLI has options of its own; it parses them itself.
+        from grader.ablations.cli import main_ablations
+
+        return main_ablations(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         commands = {"grade": _grade, "report": _report, "handout": _handout, "batch": _batch,

@@ -1,4 +1,4 @@
-"""``python -m grader ablations [SUBMISSION] [--sweep FILE …] [--out DIR] [--jobs N] [--lang ja|en]``
+"""``python -m grader ablations [SUBMISSION] [--sweep FILE …] [--out DIR] [--jobs N] …``
 
 Runs the sweeps (default: the shipped ``grader/sweeps/overfit.toml`` and ``normal.toml``)
 on the reference library and, when a submission folder is given, on the submission's own
@@ -29,7 +29,7 @@ USER_ERRORS = (sweep.SweepError, submission.SubmissionError, DataError)
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m grader ablations",
-                                description=__doc__.splitlines()[0].strip("`"))
+                                description="run ablation sweeps and write their report")
     p.add_argument("submission", type=Path, nargs="?",
                    help="a submission folder whose layers and optimizers are trained too "
                         "(default: the reference only)")

@@ -16,9 +16,15 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    PercentFormatter,
+)
 
-from grader.ablations.summary import SweepStats, level_label, level_value, points
+from grader.ablations.summary import SweepStats, level_label, level_value, listing, points
 from grader.i18n import tr
 from grader.report.plots import OKABE_ITO, Figure, draw, png_bytes
 from grader.report.view import percent
@@ -55,10 +61,15 @@ def band(ax: Axes, curves: pd.DataFrame, metric: str, **line) -> None:
     ax.fill_between(curves.index, low, mean + sd, color=line["color"], alpha=0.15, linewidth=0)
 
 
-def note_missing(ax: Axes, what: str, lang: str) -> None:
-    """Say in the panel what has no result, so an empty panel is not read as a flat line."""
-    ax.text(0.5, 0.5, tr("ablations.fig.missing", lang, what=what), transform=ax.transAxes,
-            ha="center", va="center", fontsize=8, color=OKABE_ITO["grey"])
+def note_missing(ax: Axes, what: str, lang: str, top: bool) -> None:
+    """Say in the panel what has no result, so a missing line is not overlooked.
+
+    Written in the right-hand corner the curves leave free: the top for falling losses,
+    the bottom for rising accuracies.
+    """
+    ax.text(0.97, 0.95 if top else 0.05, tr("ablations.fig.missing", lang, what=what),
+            transform=ax.transAxes, ha="right", va="top" if top else "bottom", fontsize=8,
+            color=OKABE_ITO["grey"])
 
 
 def _grid(fig: MplFigure, count: int) -> list[Axes]:
@@ -98,7 +109,7 @@ def curves_figure(stats: Sequence[SweepStats], lang: str) -> Figure:
                 band(ax, lv.curves, metric, color=colour, linestyle=SOURCE_LINES[st.source],
                      linewidth=1.2)
         if missing:
-            note_missing(ax, ", ".join(missing), lang)
+            note_missing(ax, listing(missing, lang), lang, top=False)
         ax.set_title(level_label(sweep.factor.name, sweep.levels[i], lang))
         ax.set_ylim(0, 1.02)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -140,7 +151,7 @@ def levels_figure(stats: Sequence[SweepStats], lang: str) -> Figure:
                       fontsize=8)
         ax.set_xlabel(factor_name(stats[0], lang))
         ax.set_ylabel(tr(ylabel, lang))
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax_gap.axhline(0.0, color=OKABE_ITO["grey"], linewidth=0.8)
     if len(stats) > 1:
         ax_test.legend(fontsize=8, frameon=False)
@@ -167,12 +178,14 @@ def comparison_figure(stats: Sequence[SweepStats], lang: str) -> Figure | None:
     every = max(1, sweep.base.epochs // MARKS_PER_LINE)
     for ax, st in zip(axes, stats, strict=True):
         ax.set_yscale("log")
-        # Plain numbers: a loss spans a decade or two, where 2×10⁰ only gets in the way.
+        # Plain numbers at 1, 2, 5 × 10ⁿ: a loss spans a decade or two, where labels like
+        # 2×10⁰ on every minor tick only get in the way.
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(PLAIN)
-        ax.yaxis.set_minor_formatter(PLAIN)
+        ax.yaxis.set_minor_formatter(NullFormatter())
         missing = [level_value(sweep.factor.name, lv.level, lang) for lv in st.levels if not lv.n]
         if missing:
-            note_missing(ax, ", ".join(missing), lang)
+            note_missing(ax, listing(missing, lang), lang, top=True)
         for i, lv in enumerate(st.levels):
             if lv.n:
                 band(ax, lv.curves, "train_loss", color=LEVEL_COLOURS[i % len(LEVEL_COLOURS)],

@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import __version__
+from grader.ablations.data import RegimeData
 from grader.ablations.execute import Results
+from grader.ablations.network import N_CLASSES
 from grader.ablations.plots import factor_name, source_name, sweep_figures
 from grader.ablations.summary import (
     LevelStats,
-    Spread,
     SweepStats,
     compare_with_reference,
     findings,
     level_value,
-    points,
+    plain,
     sweep_stats,
 )
 from grader.ablations.sweep import OPTIMIZER_NAMES, OptimizerSpec, Regime, Setup, Sweep
@@ -80,8 +81,9 @@ def optimizer_text(spec: OptimizerSpec) -> str:
 
 
 def network_text(setup: Setup, n_features: int, lang: str) -> str:
+    """``fully connected 784–100–10, relu, he initialisation ×1`` and any dropout or decay."""
     net = setup.network
-    widths = "–".join(str(w) for w in (n_features, *net.hidden, 10))
+    widths = "–".join(str(w) for w in (n_features, *net.hidden, N_CLASSES))
     extras = [tr("ablations.network.batchnorm", lang)] if net.batchnorm else []
     if net.dropout:
         extras.append(tr("ablations.level.dropout", lang, value=f"{net.dropout:g}"))
@@ -92,15 +94,18 @@ def network_text(setup: Setup, n_features: int, lang: str) -> str:
               init=net.init, scale=f"{net.init_scale:g}", extras="".join(f", {e}" for e in extras))
 
 
-def regime_facts(regime: Regime, results: Results, lang: str) -> list[Fact]:
-    data = results.data[regime.name]
+def schedule_text(setup: Setup, lang: str) -> str:
+    return tr("ablations.regime.schedule_value", lang, epochs=setup.epochs,
+              batch=setup.batch_size)
+
+
+def regime_facts(regime: Regime, data: RegimeData, lang: str) -> list[Fact]:
     rows = [
         ("data", tr("ablations.regime.data_value", lang, n_train=data.n_train, n_test=data.n_test,
                     source=data.source)),
         ("network", network_text(regime.base, data.n_features, lang)),
         ("optimizer", optimizer_text(regime.base.optimizer)),
-        ("schedule", tr("ablations.regime.schedule_value", lang, epochs=regime.base.epochs,
-                        batch=regime.base.batch_size)),
+        ("schedule", schedule_text(regime.base, lang)),
         ("seeds", ", ".join(str(s) for s in regime.seeds)),
         ("target", percent(regime.target_accuracy)),
         ("file", Path(regime.path).name),
@@ -108,7 +113,8 @@ def regime_facts(regime: Regime, results: Results, lang: str) -> list[Fact]:
     return [Fact(tr(f"ablations.regime.{key}", lang), value) for key, value in rows]
 
 
-def sweep_setup(sweep: Sweep, lang: str) -> list[Fact]:
+def sweep_setup(sweep: Sweep, data: RegimeData, lang: str) -> list[Fact]:
+    """The levels, the optimizer(s), and whatever the sweep changes of its regime's setup."""
     levels = ", ".join(level_value(sweep.factor.name, v, lang) for v in sweep.levels)
     facts = [Fact(tr("ablations.sweep.levels", lang), levels)]
     if sweep.factor.name == "optimizer":
@@ -118,15 +124,13 @@ def sweep_setup(sweep: Sweep, lang: str) -> list[Fact]:
     else:
         facts.append(Fact(tr("ablations.regime.optimizer", lang),
                           optimizer_text(sweep.base.optimizer)))
+    base, own = sweep.regime.base, sweep.base
+    if (own.network, own.regularizer) != (base.network, base.regularizer):
+        facts.append(Fact(tr("ablations.regime.network", lang),
+                          network_text(own, data.n_features, lang)))
+    if (own.epochs, own.batch_size) != (base.epochs, base.batch_size):
+        facts.append(Fact(tr("ablations.regime.schedule", lang), schedule_text(own, lang)))
     return facts
-
-
-def spread_text(spread: Spread, lang: str, as_points: bool = False) -> str:
-    """``79.4% ± 0.5 pt`` (accuracy) or ``20.6 pt ± 1.2 pt`` (gap); ``—`` without data."""
-    if not spread.n:
-        return "—"
-    mean = points(spread.mean, lang) if as_points else percent(spread.mean)
-    return f"{mean} ± {points(spread.sd, lang)}"
 
 
 def _row(stats: SweepStats, lv: LevelStats, with_source: bool, lang: str) -> tuple[Cell, ...]:
@@ -134,9 +138,7 @@ def _row(stats: SweepStats, lv: LevelStats, with_source: bool, lang: str) -> tup
     cells = [level_value(sweep.factor.name, lv.level, lang)]
     if with_source:
         cells.append(source_name(stats.source, lang))
-    cells += [spread_text(lv.final("test_accuracy"), lang),
-              spread_text(lv.final("train_accuracy"), lang),
-              spread_text(lv.final("gap"), lang, as_points=True)]
+    cells += [plain(lv.final(metric)) for metric in ("test_accuracy", "train_accuracy", "gap")]
     if sweep.factor.focus == "gap":
         k, n = stats.smaller_gap(lv) if lv is not stats.baseline else (0, 0)
         cells.append(tr("ablations.table.k_of_n", lang, k=k, n=n) if n else "—")
@@ -194,12 +196,13 @@ def build(results: Results, lang: str) -> tuple[AblationView, list[Figure]]:
     regimes: dict[str, RegimeSection] = {}
     for sweep, stats, figs in per_sweep:
         regime = sweep.regime
+        data = results.data[regime.name]
         if regime.name not in regimes:
             regimes[regime.name] = RegimeSection(
                 f"regime-{regime.name}", tr("ablations.regime.heading", lang, name=regime.name),
-                regime_facts(regime, results, lang), [])
+                regime_facts(regime, data, lang), [])
         regimes[regime.name].sweeps.append(SweepSection(
-            sweep.id, sweep_heading(sweep, lang), sweep_setup(sweep, lang),
+            sweep.id, sweep_heading(sweep, lang), sweep_setup(sweep, data, lang),
             sweep_findings(stats, lang), sweep_table(stats, lang),
             [numbered[f.name] for f in figs]))
     view = AblationView(lang, overview(results, lang),

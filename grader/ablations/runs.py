@@ -19,6 +19,7 @@ import json
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +84,17 @@ def code_version(source: Source) -> str:
     """A digest of the code that decides a run's numbers, for its cache key.
 
     Reference runs depend on the reference library's layers, optimizers, trainer and data
-    readers and on how the request is made and trained; submission runs on the workers.
+    readers, on the request (:mod:`.network`) and on their child process; submission runs
+    on the request and the two workers. How a run is started and stored does not count.
     """
+    return _code_version(source.is_reference)
+
+
+@lru_cache(maxsize=2)
+def _code_version(is_reference: bool) -> str:
     ref = Path(reference.__file__).resolve().parent
-    files = [PACKAGE / "network.py", PACKAGE / "runs.py"]
-    if source.is_reference:
+    files = [PACKAGE / "network.py"]
+    if is_reference:
         files += [*ref.glob("nn/**/*.py"), *ref.glob("data/*.py"), PACKAGE / "reference_run.py"]
     else:
         files += [Path(worker.__file__), Path(ablation_worker.__file__)]

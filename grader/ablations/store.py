@@ -21,7 +21,6 @@ from typing import Any
 PARAMS, METRICS, SUMMARY = "params.json", "metrics.csv", "summary.json"
 COLUMNS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "objective",
            "seconds")
-STATUSES = ("ok", "not_available", "error")
 
 
 @dataclass

@@ -92,9 +92,9 @@ class SweepStats:
         base = self.baseline
         if base is None:
             return 0, 0
-        paired = stats.finals["gap"].to_frame().join(base.finals["gap"], rsuffix="_base",
-                                                      how="inner")
-        return int((paired["gap"] < paired["gap_base"]).sum()), len(paired)
+        paired = pd.concat({"gap": stats.finals["gap"], "base": base.finals["gap"]}, axis=1,
+                           join="inner")
+        return int((paired["gap"] < paired["base"]).sum()), len(paired)
 
 
 def level_stats(rows: pd.DataFrame, level: Level, target: float) -> LevelStats:
@@ -141,23 +141,45 @@ def level_label(factor: str, level: Level, lang: str) -> str:
 
 
 def points(x: float, lang: str) -> str:
-    """A difference of accuracies in percentage points."""
+    """A difference of accuracies in percentage points: ``20.7 pt``."""
     return tr("ablations.unit.points", lang, value=f"{100 * x:.1f}")
 
 
+def plain(spread: Spread) -> str:
+    """An accuracy (or gap) spread in percent without the unit: ``79.3 ± 1.9``; ``—`` if none."""
+    return f"{100 * spread.mean:.1f} ± {100 * spread.sd:.1f}" if spread.n else "—"
+
+
+def spread_points(spread: Spread, lang: str) -> str:
+    """``15.1 ± 0.8 pt``."""
+    return tr("ablations.unit.points", lang, value=plain(spread))
+
+
+def listing(texts: list[str], lang: str) -> str:
+    return tr("ablations.list.separator", lang).join(texts)
+
+
 def _labels(stats: SweepStats, levels: list[LevelStats], lang: str) -> str:
-    return ", ".join(level_label(stats.sweep.factor.name, s.level, lang) for s in levels)
+    return listing([level_label(stats.sweep.factor.name, s.level, lang) for s in levels], lang)
+
+
+def learned(stats: SweepStats) -> list[LevelStats]:
+    """The finished levels whose test accuracy rose clearly above chance."""
+    return [s for s in stats.finished if s.final("test_accuracy").mean >= NEAR_CHANCE]
 
 
 def _gap_findings(stats: SweepStats, lang: str) -> list[str]:
+    # A network that did not learn has no gap to speak of: such levels are left out.
+    candidates = learned(stats)
+    if not candidates:
+        return []
     factor = stats.sweep.factor.name
-    best = min(stats.finished, key=lambda s: s.final("gap").mean)
-    gap = best.final("gap")
+    best = min(candidates, key=lambda s: s.final("gap").mean)
     base = stats.baseline
     if base is None:
         return [tr("ablations.finding.gap_smallest_plain", lang,
-                   level=level_label(factor, best.level, lang), gap=points(gap.mean, lang),
-                   sd=points(gap.sd, lang))]
+                   level=level_label(factor, best.level, lang),
+                   gap=spread_points(best.final("gap"), lang))]
     base_label = level_label(factor, base.level, lang)
     said = [tr("ablations.finding.baseline", lang, level=base_label,
                train=percent(base.final("train_accuracy").mean),
@@ -167,8 +189,8 @@ def _gap_findings(stats: SweepStats, lang: str) -> list[str]:
         return [*said, tr("ablations.finding.gap_not_smaller", lang, level=base_label)]
     k, n = stats.smaller_gap(best)
     said.append(tr("ablations.finding.gap_smallest", lang,
-                   level=level_label(factor, best.level, lang), gap=points(gap.mean, lang),
-                   sd=points(gap.sd, lang), base=base_label,
+                   level=level_label(factor, best.level, lang),
+                   gap=spread_points(best.final("gap"), lang), base=base_label,
                    base_gap=points(base.final("gap").mean, lang), k=k, n=n,
                    test=percent(best.final("test_accuracy").mean),
                    base_test=percent(base.final("test_accuracy").mean)))
@@ -188,9 +210,9 @@ def _speed_findings(stats: SweepStats, lang: str) -> list[str]:
                        target=target, epoch=reached[0].to_target))
         later = reached[len(first):]
         if later:
-            said.append(tr("ablations.finding.reached_later", lang, list=", ".join(
+            said.append(tr("ablations.finding.reached_later", lang, list=listing([
                 tr("ablations.finding.at_epoch", lang, level=level_label(factor, s.level, lang),
-                   epoch=s.to_target) for s in later)))
+                   epoch=s.to_target) for s in later], lang)))
     never = [s for s in stats.finished if s.to_target is None]
     if never:
         said.append(tr("ablations.finding.not_reached", lang, levels=_labels(stats, never, lang),
@@ -210,11 +232,10 @@ def findings(stats: SweepStats, lang: str) -> list[str]:
         focus = _gap_findings if stats.sweep.factor.focus == "gap" else _speed_findings
         said += focus(stats, lang)
         best = max(stats.finished, key=lambda s: s.final("test_accuracy").mean)
-        test = best.final("test_accuracy")
         said.append(tr("ablations.finding.best_test", lang,
-                       level=level_label(factor, best.level, lang), test=percent(test.mean),
-                       sd=points(test.sd, lang)))
-        stuck = [s for s in stats.finished if s.final("test_accuracy").mean < NEAR_CHANCE]
+                       level=level_label(factor, best.level, lang),
+                       test=plain(best.final("test_accuracy"))))
+        stuck = [s for s in stats.finished if s not in learned(stats)]
         if stuck:
             said.append(tr("ablations.finding.near_chance", lang,
                            levels=_labels(stats, stuck, lang), limit=percent(NEAR_CHANCE)))

@@ -70,7 +70,7 @@ class Network:
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """An optimizer kind with every hyper-parameter spelled out (the course's defaults filled in)."""
+    """An optimizer kind with every hyper-parameter spelled out (course defaults filled in)."""
 
     kind: str
     hyper: dict[str, float]
@@ -298,10 +298,11 @@ def parse_setup(table: dict[str, Any], where: str) -> Setup:
 def parse_regime(table: Any, path: Path) -> Regime:
     where = f"{path}: [regime]"
     t = _check_keys(table, (*REGIME_KEYS, *SETUP_KEYS), where)
-    seeds = t.get("seeds", list(range(MIN_SEEDS)))
-    if not isinstance(seeds, list) or len(set(seeds)) < MIN_SEEDS:
+    raw = t.get("seeds", list(range(MIN_SEEDS)))
+    seeds = tuple(_integer(s, f"{where}.seeds", 0) for s in raw) if isinstance(raw, list) else ()
+    if len(set(seeds)) != len(seeds) or len(seeds) < MIN_SEEDS:
         raise SweepError(f"{where}.seeds: give at least {MIN_SEEDS} different seeds, "
-                         f"got {seeds!r}")
+                         f"got {raw!r}")
     target = _number(t.get("target_accuracy", 0.95), f"{where}.target_accuracy")
     if not 0 < target <= 1:
         raise SweepError(f"{where}.target_accuracy: must be in (0, 1], got {target}")
@@ -310,7 +311,7 @@ def parse_regime(table: Any, path: Path) -> Regime:
     return Regime(
         name=_slug(t.get("name", path.stem), f"{where}.name"),
         path=str(path),
-        seeds=tuple(_integer(s, f"{where}.seeds", 0) for s in seeds),
+        seeds=seeds,
         target_accuracy=target,
         base=parse_setup({k: t[k] for k in SETUP_KEYS if k in t}, where),
         **sizes,
