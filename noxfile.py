@@ -35,7 +35,7 @@ def batch(session: nox.Session) -> None:
 
 @nox.session
 def ablations(session: nox.Session) -> None:
-    """Dropout / weight-decay / optimizer sweeps: ``nox -s ablations -- [SUBMISSION] [--sweep F]``."""
+    """Dropout, weight-decay and optimizer sweeps: ``nox -s ablations -- [SUBMISSION]``."""
     session.install(".")
     session.run("python", "-m", "grader", "ablations", *session.posargs)
 
