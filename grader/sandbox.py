@@ -89,8 +89,11 @@ def bwrap_status() -> tuple[bool, str]:
 
 
 def _bwrap_base_args() -> list[str]:
+    # The fresh /tmp comes first: mounts are applied in order, and the Python install
+    # (a virtual environment, say) may itself live under /tmp.
     args = ["--unshare-all", "--die-with-parent", "--new-session",
-            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
+            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for top in ("usr", "bin", "sbin", "lib", "lib64", "lib32", "etc"):
         path = Path("/") / top
         if path.is_symlink():
@@ -99,7 +102,7 @@ def _bwrap_base_args() -> list[str]:
             args += ["--ro-bind", str(path), str(path)]
     for prefix in sorted({sys.base_prefix, sys.prefix}):
         args += ["--ro-bind", prefix, prefix]
-    return [*args, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    return args
 
 
 def _library_root() -> Path | None:
