@@ -35,9 +35,9 @@ TITLE = "B2 顔画像認識: 笑顔 / 笑顔でない (smile / non-smile)"
 class Settings:
     """Training settings; ``size`` is the side images are resized to."""
 
-    epochs: int = 8
+    epochs: int = 10
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 3e-3
     size: int = 64
     seed: int = 0
 

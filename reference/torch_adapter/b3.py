@@ -50,7 +50,8 @@ class Settings:
 
 def train(dataset: Dataset, out: Path, settings: Settings,
           device: torch.device | None = None) -> dict:
-    """Train G and D, write every file of the run to ``out``; return ``quality.json``'s dict."""
+    """Train G and D by Algorithm 1, scoring and drawing the fixed noise after every epoch;
+    write every file of the run to ``out``; return ``quality.json``'s dict."""
     device = device or pick_device()
     out.mkdir(parents=True, exist_ok=True)
     scorer = Scorer.train(dataset, n_reference=settings.samples, seed=settings.seed,
@@ -79,11 +80,23 @@ def train(dataset: Dataset, out: Path, settings: Settings,
             metrics.write(row)
             print(f"epoch {epoch}/{settings.epochs}: " + ", ".join(
                 f"{k} {row[k]:.3f}" for k in FIELDS[1:]), file=sys.stderr, flush=True)
+    return finish(out, g, d, scorer, (grid_z, score_z), dataset)
+
+
+def finish(out: Path, g: Generator, d: Discriminator, scorer: Scorer,
+           noise: tuple[torch.Tensor, torch.Tensor], dataset: Dataset) -> dict:
+    """The trained models, the final quality (``quality.json``, returned) and the figures.
+
+    ``noise`` is the fixed z of the sample grid ``(64, d)`` and of the score ``(n, d)``.
+    """
+    grid_z, score_z = noise
     save_state(out / "generator.pt", g.state_dict())
     save_state(out / "discriminator.pt", d.state_dict())
     final = scorer.score(gan.generate(g, score_z))
     quality = {"n": scorer.n, "feature_net_test_accuracy": scorer.test_accuracy,
                "relative_fid": scorer.relative_fid(final.fid),
+               "relative_inception_score": scorer.relative_inception_score(
+                   final.inception_score),
                "generated": dataclasses.asdict(final),
                "floor": dataclasses.asdict(scorer.floor),
                "ceiling": dataclasses.asdict(scorer.ceiling)}
@@ -118,8 +131,9 @@ def write_report(out: Path, quality: dict, settings: Settings, source: str) -> P
          + f"; 学習時間 (training time) {minutes:.1f} min"),
         ("品質 (quality)", "\n\n".join([
             quality_table(quality),
-            f"FID の相対位置 (relative FID, floor = 0, ceiling = 1): "
-            f"{quality['relative_fid']:.3f}; {quality['n']} 枚ずつ (images per set); "
+            f"相対位置 (relative position, real = 0 / noise = 1 for FID, noise = 0 / real = 1 "
+            f"for IS): FID {quality['relative_fid']:.3f}, IS "
+            f"{quality['relative_inception_score']:.3f}; {quality['n']} 枚ずつ (images per set); "
             f"特徴抽出 CNN のテスト精度 (feature net test accuracy): "
             f"{quality['feature_net_test_accuracy']:.4f}",
             f"生成画像の予測クラスの割合 (predicted digits): {shares}"])),

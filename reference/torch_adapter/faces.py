@@ -2,9 +2,10 @@
 
 The course's face photographs are not public, so tests and demos use these: a face
 ellipse with eyes, eyebrows and a mouth on a random background, with varied position,
-size, tilt, colours and noise. The classes differ only in the mouth's curvature (corners
-up for ``smile``; flat or down for ``nonsmile``); the eyebrows are arcs of the same random
-curvature in both classes, so a classifier has to look at the mouth. numpy only.
+size, tilt, colours and noise. The classes differ only in the mouth, as smiles do: a
+``smile`` is a wide, open mouth with its corners up; a ``nonsmile`` mouth is narrower,
+thinner, and flat or turned down. The eyebrows are arcs of the same random curvature in
+both classes, so a classifier has to look at the mouth. numpy only.
 
     python -m reference.torch_adapter.faces --out DIR [--train 400] [--test 100] [--size 64]
 
@@ -22,9 +23,12 @@ from matplotlib.image import imsave
 
 CLASSES = ("nonsmile", "smile")
 SPLITS = ("train", "test")
-# Mouth curvature: depth of the mouth's centre below its corners, in face radii.
-SMILE_CURVE = (0.08, 0.2)
-NONSMILE_CURVE = (-0.07, 0.02)
+# Ranges of the mouth's shape per class, in face radii: half width, depth of its centre
+# below its corners (negative: a frown) and half thickness of the stroke.
+MOUTHS = {
+    True: {"half_width": (0.32, 0.5), "depth": (0.15, 0.3), "thickness": (0.05, 0.08)},
+    False: {"half_width": (0.2, 0.36), "depth": (-0.1, 0.03), "thickness": (0.03, 0.05)},
+}
 
 
 def _smooth_mask(distance: np.ndarray, edge: float) -> np.ndarray:
@@ -59,7 +63,7 @@ def draw_face(rng: np.random.Generator, size: int, smile: bool) -> np.ndarray:
     size : int
         Side of the square image in pixels.
     smile : bool
-        Mouth corners up (smile) or a flat / downturned mouth.
+        A wide open mouth with its corners up, or a narrower flat or downturned one.
 
     Returns
     -------
@@ -90,10 +94,9 @@ def draw_face(rng: np.random.Generator, size: int, smile: bool) -> np.ndarray:
         _paint(image, _arc(u, v, (side * eye_x, eye_y - 0.25), 0.18, -brow_depth, 0.03, edge),
                dark)
 
-    curve = SMILE_CURVE if smile else NONSMILE_CURVE
+    shape = {name: rng.uniform(*bounds) for name, bounds in MOUTHS[smile].items()}
     lips = np.array([rng.uniform(0.45, 0.8), rng.uniform(0.05, 0.25), rng.uniform(0.1, 0.3)])
-    mouth = _arc(u, v, (rng.uniform(-0.05, 0.05), rng.uniform(0.3, 0.5)),
-                 rng.uniform(0.25, 0.45), rng.uniform(*curve), rng.uniform(0.03, 0.06), edge)
+    mouth = _arc(u, v, (rng.uniform(-0.05, 0.05), rng.uniform(0.3, 0.45)), edge=edge, **shape)
     _paint(image, mouth, lips)
     return np.clip(image + rng.normal(0, rng.uniform(0.01, 0.06), image.shape), 0, 1)
 

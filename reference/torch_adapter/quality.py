@@ -130,8 +130,8 @@ class Scorer:
         device = device or pick_device()
         generator = seeded(seed)
         net = FeatureNet().to(device)
-        train, test = mnist.loaders(dataset, 64, generator, FEATURE_TRAIN_LIMIT)
-        history = fit(net, torch.optim.Adam(net.parameters(), lr=1e-3), train, test,
+        train, test = mnist.loaders(dataset, 32, generator, FEATURE_TRAIN_LIMIT)
+        history = fit(net, torch.optim.Adam(net.parameters(), lr=2e-3), train, test,
                       epochs=epochs, device=device)
         rng = np.random.default_rng(seed)
         n = min(n_reference, dataset.n_test // 2)
@@ -170,3 +170,9 @@ class Scorer:
     def relative_fid(self, fid: float) -> float:
         """Where ``fid`` lies between the floor (0) and the noise ceiling (1)."""
         return (fid - self.floor.fid) / (self.ceiling.fid - self.floor.fid)
+
+    def relative_inception_score(self, score: float) -> float:
+        """Where an inception score lies between noise (0) and real digits (1); the score
+        of real digits depends on how sure the feature network is, so compare to it."""
+        return ((score - self.ceiling.inception_score)
+                / (self.floor.inception_score - self.ceiling.inception_score))
