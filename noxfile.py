@@ -41,6 +41,25 @@ def ablations(session: nox.Session) -> None:
 
 
 @nox.session
+def framework(session: nox.Session) -> None:
+    """B1 (MNIST CNN, over-fitting and best) and B2 (generated smile/non-smile faces)."""
+    session.install(".", TORCH)
+    out = "framework-output"
+    session.run("python", "-m", "reference.torch_adapter.b1", "--out", f"{out}/b1")
+    session.run("python", "-m", "reference.torch_adapter.faces", "--out", f"{out}/faces")
+    session.run("python", "-m", "reference.torch_adapter.b2", "--data", f"{out}/faces",
+                "--out", f"{out}/b2")
+
+
+@nox.session
+def gan(session: nox.Session) -> None:
+    """B3: DCGAN on the embedded MNIST, sample grids, quality scores and a report."""
+    session.install(".", TORCH)
+    session.run("python", "-m", "reference.torch_adapter.b3", "--out", "framework-output/b3",
+                *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the whole tree."""
     session.install("ruff")
