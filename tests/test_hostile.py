@@ -35,7 +35,8 @@ CASES = {
     "infinite_loop": Case({"task1.py": "while True:\n    pass\n"}, TASK1,
                           dict.fromkeys(TASK1, "timeout")),
     "busy_thread": Case({"task1.py": "import threading\n"
-                         "threading.Thread(target=lambda: [0 for _ in iter(int, 1)]).start()\n"
+                         "def spin():\n    while True:\n        pass\n"
+                         "threading.Thread(target=spin).start()\n"
                          "print(3)\n"}, TASK1, dict.fromkeys(TASK1, "timeout")),
     "memory_bomb": Case({"task1.py": "blob = bytearray(64 * 2**30)\nprint(1)\n"}, TASK1,
                         {"task1.output_format": "error", "task1.determinism": "error",
