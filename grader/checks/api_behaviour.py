@@ -14,25 +14,32 @@ from reference.nn.factory import build_layer
 RATIO = 0.3
 
 
-def _dropout_run(ctx: Context, x: np.ndarray, train: bool,
-                 extra: list[dict[str, Any]] = ()) -> tuple[Verdict | None, list[dict]]:
+def _dropout_run(ctx: Context, x: np.ndarray, train: bool, extra: list[dict[str, Any]] = ()
+                 ) -> tuple[Verdict | None, list[dict], np.ndarray | None]:
+    """Build the student's dropout (ρ = RATIO), run it on ``x``: (problem, answers, output).
+
+    The output is None when it is not an array of x's shape (``problem`` then says so).
+    """
     reqs = [{"op": "layer", "kind": "dropout", "params": {}, "config": {"ratio": RATIO}},
             {"op": "forward", "x": x, "train": train}, *extra]
     ans = exchange(ctx, reqs)
-    return worker_problem(ans, "dropout"), ans.answers
+    problem = worker_problem(ans, "dropout")
+    if problem is not None:
+        return problem, ans.answers, None
+    y = as_array(ans.answers[1].get("y"))
+    if y is None or y.shape != x.shape:
+        return failed("api.wrong_shape", {}, what="dropout output",
+                      got=str(getattr(y, "shape", None)), expected=str(x.shape)), ans.answers, None
+    return None, ans.answers, y
 
 
 @check("A2.dropout.share", program=None, reproduce=REPRODUCE, tolerance=0.03)
 def dropout_share(ctx: Context, settings: dict[str, Any]) -> Verdict:
     """In training a ρ share of the nodes output 0 and the others pass unchanged (eq. 26)."""
     x = 1.0 + case_rng(ctx, "A2.dropout.share").uniform(0, 1, size=(200, 50))
-    problem, answers = _dropout_run(ctx, x, True)
+    problem, _, y = _dropout_run(ctx, x, True)
     if problem is not None:
         return problem
-    y = as_array(answers[1].get("y"))
-    if y is None or y.shape != x.shape:
-        return failed("api.wrong_shape", {}, what="dropout output",
-                      got=str(getattr(y, "shape", None)), expected=str(x.shape))
     share = float(np.mean(y == 0))
     kept = y != 0
     details = {"share": share, "ratio": RATIO, "tolerance": settings["tolerance"]}
@@ -48,10 +55,10 @@ def dropout_share(ctx: Context, settings: dict[str, Any]) -> Verdict:
 def dropout_test_scaling(ctx: Context, settings: dict[str, Any]) -> Verdict:
     """At test time every node outputs (1 − ρ) times its input (§5.2)."""
     x = case_rng(ctx, "A2.dropout.test").normal(size=(6, 9))
-    problem, answers = _dropout_run(ctx, x, False)
+    problem, _, y = _dropout_run(ctx, x, False)
     if problem is not None:
         return problem
-    verdict = compare("test-time output", answers[1].get("y"), (1 - RATIO) * x,
+    verdict = compare("test-time output", y, (1 - RATIO) * x,
                       settings["rtol"], {"ratio": RATIO})
     return verdict or passed("dropout.test_ok", {"ratio": RATIO}, ratio=RATIO)
 
@@ -61,14 +68,9 @@ def dropout_backward(ctx: Context, settings: dict[str, Any]) -> Verdict:
     """The gradient is the upstream gradient through the same 0/1 mask (eq. 27)."""
     rng = case_rng(ctx, "A2.dropout.backward")
     x, g = 1.0 + rng.uniform(0, 1, size=(8, 12)), rng.normal(size=(8, 12))
-    problem, answers = _dropout_run(ctx, x, True,
-                                    [{"op": "backward", "dout": g}])
+    problem, answers, y = _dropout_run(ctx, x, True, [{"op": "backward", "dout": g}])
     if problem is not None:
         return problem
-    y = as_array(answers[1].get("y"))
-    if y is None or y.shape != x.shape:
-        return failed("api.wrong_shape", {}, what="dropout output",
-                      got=str(getattr(y, "shape", None)), expected=str(x.shape))
     verdict = compare("gradient", answers[2].get("dx"), g * (y != 0), settings["rtol"], {})
     return verdict or passed("dropout.backward_ok", {})
 
