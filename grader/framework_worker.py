@@ -21,8 +21,6 @@ in chunks and returns its output as float32.
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,7 +31,10 @@ CHUNK = 250  # images per forward call: bounded memory whatever the sample size
 
 
 class FrameworkWorker:
-    def __init__(self) -> None:
+    """Answers ``build`` and ``run``; made like the check worker's ``Worker(folder)``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.model = None
 
     def handle(self, req: dict) -> dict:
@@ -50,7 +51,7 @@ class FrameworkWorker:
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"{module}.{factory}() returned a {type(model).__name__}, "
                             "expected a torch.nn.Module")
-        state = torch.load(weights, map_location="cpu", weights_only=True)
+        state = torch.load(self.folder / weights, map_location="cpu", weights_only=True)
         if not isinstance(state, Mapping):
             raise TypeError(f"{weights} holds a {type(state).__name__}, not a state dict: "
                             f"save it with torch.save(model.state_dict(), {weights!r})")
@@ -77,15 +78,10 @@ class FrameworkWorker:
 
 
 def main() -> None:
-    # As in the check worker: the protocol keeps the real stdout and stdin, the student's
-    # prints go to stderr and its reads see an empty stdin.
-    with open(os.dup(1), "w", encoding="utf-8") as channel, \
-            open(os.dup(0), encoding="utf-8") as requests:
-        os.dup2(2, 1)
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        sys.stdout = sys.stderr
-        sys.path.insert(0, str(Path.cwd()))
-        protocol.serve(FrameworkWorker(), requests, channel)
+    # The check worker's main, serving this worker: the same protocol channel, the same
+    # redirection of the student's prints and reads, the submission folder on sys.path.
+    protocol.Worker = FrameworkWorker
+    protocol.main()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ ones: models are built and loaded inside the sandbox, verdicts say what went wro
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def bad_submission(folder: Path) -> Path:
     """framework_bad with its weight files written by its own script."""
     shutil.copytree(BAD, folder)
     subprocess.run([sys.executable, "make_weights.py"], cwd=folder, check=True,
-                   env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
     return folder
 
 

@@ -80,7 +80,7 @@ def gan_curves(rows: Rows, path: str | os.PathLike[str], fid_floor: float,
                                     (fid_ceiling, "ノイズ (noise)", "-.")):
             fid.axhline(value, color="black", linestyle=style, linewidth=1, label=label)
         fid.set_yscale("log")
-        fid.legend(frameon=False)
+        fid.legend(frameon=False, loc="center left")  # the curve falls from top left
         fig.suptitle("DCGAN の学習 (training)")
         return _save(fig, path)
 
