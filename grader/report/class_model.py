@@ -28,6 +28,7 @@ from grader.report.outcomes import format_score, outcome_label
 from grader.report.plots import Figure
 from grader.report.records import task_number
 from grader.report.view import (
+    MISSING,
     Cell,
     Fact,
     NumberedFigure,
@@ -39,7 +40,6 @@ from grader.report.view import (
 )
 from grader.results import OUTCOMES
 
-MISSING = "—"
 SIMILARITY_REQUIRED = ("a", "b", "score")
 SIMILARITY_OPTIONAL = ("method", "detail")
 

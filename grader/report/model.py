@@ -14,6 +14,7 @@ from grader.report.outcomes import DIAGNOSED, SYMBOLS, format_score, outcome_lab
 from grader.report.plots import Figure
 from grader.report.records import ACCURACY_CHECK, checks_by_task, find_check, task_number
 from grader.report.view import (
+    MISSING,
     Cell,
     Fact,
     NumberedFigure,
@@ -25,7 +26,6 @@ from grader.report.view import (
 )
 from grader.results import OUTCOMES, CheckResult
 
-MISSING = "—"
 MAX_FACT_CHARS = 120
 
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from grader.i18n import tr
 from grader.report.plots import Figure
 
+# Shown where a value is absent (a field a results.json lacks, an empty score list).
+MISSING = "—"
+
 
 @dataclass(frozen=True)
 class Fact:

@@ -66,11 +66,15 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def run_cli(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
-    """Run a task's ``main``; expected failures become one line on stderr and exit code 2."""
+def run_cli(main: Callable[[list[str] | None], None], argv: list[str] | None = None,
+            errors: tuple[type[Exception], ...] = ()) -> None:
+    """Run a task's ``main``; expected failures become one line on stderr and exit code 2.
+
+    ``errors`` adds a program's own expected failures (e.g. a bad training config).
+    """
     try:
         main(argv)
-    except (InputError, DataError, ModelFileError) as e:
+    except (InputError, DataError, ModelFileError, *errors) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

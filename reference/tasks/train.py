@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from reference.data import DataError, Dataset, load_cifar10, load_mnist
+from reference.data import Dataset, load_cifar10, load_mnist
 from reference.nn import (
     EpochRecord,
-    ModelFileError,
     Optimizer,
     Regularizer,
     Sequential,
@@ -28,6 +27,7 @@ from reference.nn import (
     train,
 )
 from reference.nn.builders import build, images_to_tensor
+from reference.tasks.common import run_cli
 from reference.tasks.configs import ConfigError, TrainConfig, load_config, names
 
 METRICS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds")
@@ -119,13 +119,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def cli(argv: list[str] | None = None) -> None:
     """:func:`main`, with expected failures as one line on stderr and exit status 2."""
-    try:
-        main(argv)
-    except (ConfigError, DataError, ModelFileError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    run_cli(main, argv, (ConfigError,))
 
 
 if __name__ == "__main__":
