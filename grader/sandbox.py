@@ -24,6 +24,7 @@ from pathlib import Path
 
 import reference
 from grader.cgroup import PidsCgroup
+from reference.data.mnist import embedded_csv_path
 
 # Where things appear inside the bubblewrap sandbox.
 WORKSPACE_MOUNT = "/submission"
@@ -102,6 +103,11 @@ def _bwrap_base_args() -> list[str]:
             args += ["--ro-bind", str(path), str(path)]
     for prefix in sorted({sys.base_prefix, sys.prefix}):
         args += ["--ro-bind", prefix, prefix]
+    # The embedded MNIST test labels sit inside the Python install; a program that could
+    # read them would look up the answers to the hidden test images.
+    labelled = embedded_csv_path().parent
+    if labelled.is_dir():
+        args += ["--tmpfs", str(labelled.resolve())]
     return args
 
 

