@@ -112,7 +112,12 @@ CASES = {
         "except Exception:\n"
         "    pass\n"
         "handout = load_mnist().test_images\n"
-        "answers.update(zip((im.tobytes() for im in handout), load_mnist().test_labels))\n"
+        "try:\n"
+        "    del os.environ['MNIST_DIR']\n"
+        "    real = load_mnist()\n"
+        "    answers.update(zip((im.tobytes() for im in real.test_images), real.test_labels))\n"
+        "except Exception:\n"
+        "    pass\n"
         "i = int(sys.stdin.readline())\n"
         "print(answers.get(handout[i].tobytes(), 0))\n")},
         ("task4.accuracy",), {"task4.accuracy": "failed"}, needs_bwrap=True),
