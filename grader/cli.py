@@ -17,7 +17,8 @@ from grader.results import CheckResult, ResultsError, read_results
 from grader.submission import SubmissionError
 from reference.data import DataError
 
-USER_ERRORS = (SubmissionError, PlanError, DataError, ResultsError, FileNotFoundError)
+# OSError: an unwritable output folder or a vanished input is the user's to fix, not a bug.
+USER_ERRORS = (SubmissionError, PlanError, DataError, ResultsError, OSError)
 CLASS_REPORT_DIR = "_class_report"
 
 
@@ -122,13 +123,17 @@ def _print_progress(n: int, total: int, result: CheckResult) -> None:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from grader.batch import run_batch
+    from grader.batch import BatchAborted, run_batch
 
-    summary = run_batch(args.submissions, args.out, plan_path=args.plan, data_dir=args.data_dir,
-                        jobs=args.jobs, scheduler=args.scheduler, lang=args.lang,
-                        use_bwrap=False if args.no_bwrap else None, junit=args.junit,
-                        skeleton=args.skeleton, quoted=args.quoted,
-                        similarity_threshold=args.similarity_threshold)
+    try:
+        summary = run_batch(args.submissions, args.out, plan_path=args.plan,
+                            data_dir=args.data_dir, jobs=args.jobs, scheduler=args.scheduler,
+                            lang=args.lang, use_bwrap=False if args.no_bwrap else None,
+                            junit=args.junit, skeleton=args.skeleton, quoted=args.quoted,
+                            similarity_threshold=args.similarity_threshold)
+    except BatchAborted as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
     print(i18n.tr("cli.batch_done", args.lang, graded=len(summary.graded),
                   skipped=len(summary.skipped), failed=len(summary.failed),
                   seconds=f"{summary.seconds:.0f}"))

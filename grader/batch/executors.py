@@ -2,7 +2,8 @@
 
 Both take a picklable function and its tasks and yield ``(task, result)`` as each one
 finishes; a task that raised yields the exception as its result, so one broken
-submission never stops the batch.
+submission never stops the batch. A worker process that dies (killed from outside, or by
+the out-of-memory killer) costs a retry of the tasks it was running, not the batch.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ import contextlib
 import ctypes
 import multiprocessing
 import signal
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 PR_SET_PDEATHSIG = 1
+RETRIES = 1
+
+
+class WorkerDied(RuntimeError):
+    """A grading process ended without an answer, on every try."""
 
 
 class Executor(Protocol):
@@ -35,20 +43,50 @@ def _die_with_parent() -> None:
 
 
 class LocalExecutor:
-    """A pool of ``jobs`` worker processes on this machine."""
+    """A pool of ``jobs`` worker processes on this machine.
 
-    def __init__(self, jobs: int) -> None:
+    When a worker dies, every task still running in the pool fails with it; those tasks
+    are run again in a fresh pool, up to ``RETRIES`` times, and ``on_retry(task)`` is told.
+    """
+
+    def __init__(self, jobs: int, on_retry: Callable[[Any], None] | None = None) -> None:
         self.jobs = max(1, jobs)
-        self._pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"),
-                                         initializer=_die_with_parent)
+        self.on_retry = on_retry
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_die_with_parent)
 
     def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
-        pending: dict[Future, Any] = {self._pool.submit(fn, t): t for t in tasks}
-        while pending:
+        tries = [0] * len(tasks)
+        todo = deque(range(len(tasks)))
+        pending: dict[Future, int] = {}
+        while todo or pending:
+            # No more in flight than workers: a task waiting in the pool's queue when a
+            # worker dies would fail with it without having run.
+            while todo and len(pending) < self.jobs:
+                i = todo.popleft()
+                tries[i] += 1
+                pending[self._pool.submit(fn, tasks[i])] = i
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                # The other futures of a broken pool fail at once; gather them all.
+                done |= wait(pending)[0]
+                self._pool.shutdown(wait=True)
+                self._pool = self._new_pool()
             for fut in done:
-                task = pending.pop(fut)
-                yield task, fut.exception() or fut.result()
+                i = pending.pop(fut)
+                error = fut.exception()
+                if not isinstance(error, BrokenProcessPool):
+                    yield tasks[i], error or fut.result()
+                elif tries[i] <= RETRIES:
+                    todo.append(i)
+                    if self.on_retry:
+                        self.on_retry(tasks[i])
+                else:
+                    yield tasks[i], WorkerDied(f"the grading process died {tries[i]} times "
+                                               "(killed, or out of memory)")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -77,5 +115,7 @@ class DaskExecutor:
         self._client.close()
 
 
-def make_executor(jobs: int, scheduler: str | None) -> Executor:
-    return DaskExecutor(scheduler) if scheduler else LocalExecutor(jobs)
+def make_executor(jobs: int, scheduler: str | None,
+                  on_retry: Callable[[Any], None] | None = None) -> Executor:
+    """Dask when a scheduler address is given (it retries lost tasks itself), else local."""
+    return DaskExecutor(scheduler) if scheduler else LocalExecutor(jobs, on_retry)

@@ -4,25 +4,45 @@ lines otherwise, and every event appended to a JSONL log that survives a crash."
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 
 class EventLog:
-    """Appends one JSON object per line, flushed at once, so a kill loses no finished line."""
+    """Appends one JSON object per line, each in one unbuffered write, so a kill loses no
+    finished line. A line cut short by a crash or a full disk is dropped when the log is
+    opened again, so every line of the file stays valid JSON."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
+        self._file = path.open("ab", buffering=0)
+        _drop_cut_line(self._file)
 
     def write(self, event: str, **fields: Any) -> None:
         record = {"time": round(time.time(), 3), "event": event, **fields}
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._file.flush()
+        self._file.write((json.dumps(record, ensure_ascii=False) + "\n").encode())
 
     def close(self) -> None:
         self._file.close()
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _drop_cut_line(f: BinaryIO) -> None:
+    size = f.seek(0, os.SEEK_END)
+    if size == 0:
+        return
+    with open(f.name, "rb") as reader:
+        reader.seek(max(0, size - (1 << 20)))
+        tail = reader.read()
+    if not tail.endswith(b"\n"):
+        f.truncate(size - len(tail) + tail.rfind(b"\n") + 1)
 
 
 class Progress:

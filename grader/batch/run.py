@@ -9,19 +9,22 @@ a re-run skips every student whose key is unchanged, so it grades nothing twice.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import re
 import shutil
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from grader import __version__, plan, submission
 from grader.batch.discover import Entry, discover
-from grader.batch.executors import make_executor
+from grader.batch.executors import Executor, make_executor
 from grader.batch.junit import write_junit
 from grader.batch.progress import EventLog, Progress
 from grader.batch.similarity_pass import SIMILARITY_FILE, class_similarity, write_similarity
@@ -31,6 +34,16 @@ from reference.data import DataError, load_mnist
 
 PARTIAL = ".partial"
 STAGING = ".staging"
+OLD_PREFIX = ".old-"
+NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+class BatchAborted(RuntimeError):
+    """The batch cannot go on here (the disk is full); what finished is kept."""
+
+
+def out_of_space(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in NO_SPACE
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,8 @@ def grade_one(task: GradeTask) -> dict[str, Any]:
                     data_dir=_path(task.data_dir), lang=task.lang, jobs=1,
                     use_bwrap=task.use_bwrap)
     except (submission.SubmissionError, DataError, OSError) as e:
+        if out_of_space(e):
+            raise
         doc = error_results(task.student_id, str(e))
     doc["extra_data"]["submission"]["student_id"] = task.student_id
     doc["extra_data"]["batch"] = {"key": task.key, "source": task.folder}
@@ -102,11 +117,23 @@ def error_results(student_id: str, message: str) -> dict[str, Any]:
 
 def publish(partial: Path, final: Path) -> None:
     """Move a finished result folder into place; the old one, if any, goes only after."""
-    old = final.with_name(f".old-{final.name}-{os.getpid()}")
+    old = final.with_name(f"{OLD_PREFIX}{final.name}-{os.getpid()}")
     if final.exists():
         final.rename(old)
     partial.rename(final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def recover(out: Path) -> None:
+    """Undo what a killed batch left half done: a result moved aside by :func:`publish`
+    whose replacement never arrived goes back into place; other leftovers go."""
+    shutil.rmtree(out / PARTIAL, ignore_errors=True)
+    for old in out.glob(f"{OLD_PREFIX}*"):
+        final = out / old.name.removeprefix(OLD_PREFIX).rpartition("-")[0]
+        if final.exists() or not final.name:
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.rename(final)
 
 
 def current_key(result_dir: Path) -> str | None:
@@ -137,38 +164,70 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     the_plan = plan.load(plan_path, known_checks)
     source = load_mnist(data_dir).source
-    entries = discover(submissions_dir, out / STAGING)
-    log = EventLog(out / "events.jsonl")
-    tasks, all_tasks = [], []
-    for entry in _unique_ids(entries):
-        task = _task(entry, out, the_plan.sha256, source, plan_path, data_dir, lang, use_bwrap)
-        all_tasks.append(task)
-        if current_key(out / task.student_id) == task.key:
-            summary.skipped.append(task.student_id)
-            log.write("skip", student=task.student_id)
-        else:
-            tasks.append(task)
-    log.write("start", total=len(tasks), skipped=len(summary.skipped), jobs=jobs,
-              scheduler=scheduler or "local")
-    progress = Progress(len(tasks), stream)
-    executor = make_executor(jobs, scheduler)
+    with _stopped_by_full_disk(out), EventLog(out / "events.jsonl") as log:
+        recover(out)
+        tasks, all_tasks = _plan_tasks(submissions_dir, out, summary, the_plan.sha256, source,
+                                       plan_path, data_dir, lang, use_bwrap)
+        for student in summary.skipped:
+            log.write("skip", student=student)
+        log.write("start", total=len(tasks), skipped=len(summary.skipped), jobs=jobs,
+                  scheduler=scheduler or "local")
+        _grade_all(tasks, out, make_executor(jobs, scheduler, _retry_note(log, stream)),
+                   summary, log, Progress(len(tasks), stream))
+        folders = {t.student_id: Path(t.folder) for t in all_tasks if t.folder}
+        pairs = class_similarity(folders, skeleton, quoted, similarity_threshold)
+        write_similarity(out / SIMILARITY_FILE, pairs)
+        log.write("similarity", pairs=len(pairs))
+        summary.seconds = time.perf_counter() - start
+        log.write("end", graded=len(summary.graded), skipped=len(summary.skipped),
+                  failed=len(summary.failed), seconds=round(summary.seconds, 2))
+        if junit:
+            write_junit(out, out / "junit.xml")
+    return summary
+
+
+@contextlib.contextmanager
+def _stopped_by_full_disk(out: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as e:
+        if not out_of_space(e):
+            raise
+        raise BatchAborted(f"{out}: no space left on the device ({e.strerror}); the results "
+                           "finished so far are kept — free some space and run the same "
+                           "command again") from None
+
+
+def _grade_all(tasks: list[GradeTask], out: Path, executor: Executor, summary: BatchSummary,
+               log: EventLog, progress: Progress) -> None:
     try:
         for task, result in executor.run(grade_one, tasks):
             _record(task, result, summary, log, progress)
     finally:
         executor.close()
         shutil.rmtree(out / PARTIAL, ignore_errors=True)
-    folders = {t.student_id: Path(t.folder) for t in all_tasks if t.folder}
-    pairs = class_similarity(folders, skeleton, quoted, similarity_threshold)
-    write_similarity(out / SIMILARITY_FILE, pairs)
-    log.write("similarity", pairs=len(pairs))
-    summary.seconds = time.perf_counter() - start
-    log.write("end", graded=len(summary.graded), skipped=len(summary.skipped),
-              failed=len(summary.failed), seconds=round(summary.seconds, 2))
-    log.close()
-    if junit:
-        write_junit(out, out / "junit.xml")
-    return summary
+
+
+def _retry_note(log: EventLog, stream: TextIO) -> Callable[[GradeTask], None]:
+    def note(task: GradeTask) -> None:
+        log.write("retry", student=task.student_id)
+        stream.write(f"{task.student_id}: the grading process died; grading it again\n")
+    return note
+
+
+def _plan_tasks(submissions_dir: Path, out: Path, summary: BatchSummary, plan_sha: str,
+                source: str, plan_path: Path | None, data_dir: Path | None, lang: str,
+                use_bwrap: bool | None) -> tuple[list[GradeTask], list[GradeTask]]:
+    """(the tasks to grade, all tasks): students whose key is unchanged are skipped."""
+    tasks, all_tasks = [], []
+    for entry in _unique_ids(discover(submissions_dir, out / STAGING)):
+        task = _task(entry, out, plan_sha, source, plan_path, data_dir, lang, use_bwrap)
+        all_tasks.append(task)
+        if current_key(out / task.student_id) == task.key:
+            summary.skipped.append(task.student_id)
+        else:
+            tasks.append(task)
+    return tasks, all_tasks
 
 
 def _unique_ids(entries: list[Entry]) -> list[Entry]:
@@ -199,6 +258,8 @@ def _task(entry: Entry, out: Path, plan_sha: str, source: str, plan_path: Path |
 
 def _record(task: GradeTask, result: Any, summary: BatchSummary, log: EventLog,
             progress: Progress) -> None:
+    if out_of_space(result):
+        raise result
     if isinstance(result, BaseException):
         message = f"{type(result).__name__}: {result}"
         summary.failed[task.student_id] = message
