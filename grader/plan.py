@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
+import re
 import sys
 import tomllib
 from collections.abc import Callable
@@ -18,6 +20,8 @@ VISIBILITIES = ("public", "hidden")
 # Gradescope's visibilities of one test, settable per check.
 TEST_VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 LIMIT_KEYS = {"wall_s": float, "cpu_s": int, "memory_mb": int}
+# Limits become rlimits (63 bits): memory_mb << 20 must fit.
+MAX_LIMIT = 2**43
 
 
 class PlanError(ValueError):
@@ -61,6 +65,8 @@ def load(path: Path | None, known_checks: Callable[[], dict[str, dict[str, Any]]
         doc = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise PlanError(f"{path}: plan file not found") from None
+    except OSError as e:
+        raise PlanError(f"{path}: cannot read the plan file ({e.strerror or e})") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise PlanError(f"{path}: not a valid UTF-8 TOML file ({e})") from None
     meta = _table(doc, "plan", path)
@@ -68,13 +74,16 @@ def load(path: Path | None, known_checks: Callable[[], dict[str, dict[str, Any]]
     if visibility not in VISIBILITIES:
         raise PlanError(f"{path}: [plan] visibility = {visibility!r}, expected one of "
                         f"{', '.join(VISIBILITIES)}")
+    name = meta.get("name", path.stem)
+    if not isinstance(name, str):
+        raise PlanError(f"{path}: [plan] name must be a string")
     _import_check_modules(meta.get("check_modules", []), path)
     seeds = _table(doc, "seeds", path)
     for key, value in seeds.items():
         if not isinstance(value, int) or isinstance(value, bool):
-            raise PlanError(f"{path}: [seeds] {key} must be an integer")
+            raise PlanError(f"{path}: [seeds] {_toml_key(key)} must be an integer")
     return Plan(
-        name=str(meta.get("name", path.stem)), visibility=visibility, path=str(path),
+        name=name, visibility=visibility, path=str(path),
         sha256=hashlib.sha256(raw).hexdigest(), seeds=seeds,
         checks=_checks(_table(doc, "checks", path), known_checks(), path,
                        "visible" if visibility == "public" else "after_published"),
@@ -89,15 +98,29 @@ def _table(doc: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
     return value
 
 
+def _is_number(value: Any) -> bool:
+    """An int or a finite float; TOML's true/false, nan and inf are not numbers here."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def _import_check_modules(files: list[str], path: Path) -> None:
     if not isinstance(files, list):
         raise PlanError(f"{path}: [plan] check_modules must be a list of file names")
     for name in files:
-        module_path = (path.parent / str(name)).resolve()
+        if not isinstance(name, str):
+            raise PlanError(f"{path}: [plan] check_modules must be a list of file names")
+        module_path = (path.parent / name).absolute()
+        try:
+            module_path = module_path.resolve()
+            found = module_path.is_file()
+        except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+            found = False
         spec = importlib.util.spec_from_file_location(
-            f"le4nn_plan_checks_{module_path.stem}", module_path)
-        if not module_path.is_file() or spec is None:
-            raise PlanError(f"{path}: check module {name!r} not found at {module_path}")
+            f"le4nn_plan_checks_{module_path.stem}", module_path) if found else None
+        if spec is None:
+            raise PlanError(f"{path}: check module {name!r} not found at "
+                            f"{_short(str(module_path), 200)}")
         if spec.name in sys.modules:
             continue
         module = importlib.util.module_from_spec(spec)
@@ -122,11 +145,7 @@ def _checks(table: dict[str, Any], known: dict[str, dict[str, Any]], path: Path,
             if key not in merged:
                 raise PlanError(f'{path}: [checks."{check_id}"] has no setting {key!r} '
                                 f"(known: {', '.join(merged)})")
-            if type(value) is not type(merged[key]) and not (
-                isinstance(value, int | float) and isinstance(merged[key], int | float)
-            ):
-                raise PlanError(f'{path}: [checks."{check_id}"] {key} = {value!r} should be '
-                                f"a {type(merged[key]).__name__}")
+            _check_setting(value, merged[key], path, f'[checks."{check_id}"] {key}')
             merged[key] = value
         if merged["weight"] < 0:
             raise PlanError(f'{path}: [checks."{check_id}"] weight must not be negative')
@@ -137,13 +156,49 @@ def _checks(table: dict[str, Any], known: dict[str, dict[str, Any]], path: Path,
     return checks
 
 
-def _limits(table: dict[str, Any], path: Path) -> dict[str, Limits]:
+def _check_setting(value: Any, default: Any, path: Path, where: str) -> None:
+    """A setting must have its default's type (an int for a float is fine), finite numbers
+    and, for a list, items of the default's item types."""
+    if isinstance(default, int | float) and not isinstance(default, bool):
+        ok = _is_number(value)
+    elif isinstance(default, list):
+        item_types = {type(v) for v in default} or {str}
+        ok = isinstance(value, list) and all(type(v) in item_types for v in value)
+    else:
+        ok = type(value) is type(default)
+    if not ok:
+        finite = " (a finite number)" if isinstance(value, float) else ""
+        raise PlanError(f"{path}: {where} = {_short(value)} should be {_kind(default)}{finite}")
+
+
+def _kind(default: Any) -> str:
+    """What a setting with this default must be, for messages."""
+    if isinstance(default, list):
+        items = sorted({type(v).__name__ for v in default}) or ["str"]
+        return f"a list of {' or '.join(items)}"
+    return f"a {type(default).__name__}"
+
+
+def _short(value: Any, width: int = 60) -> str:
+    """repr of a value, cut to ``width``: one line, whatever the value holds."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _toml_key(key: str) -> str:
+    """A key as TOML spells it: bare when it can be, else quoted (so it stays on one line)."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else repr(key)
+
+
+def _limits(table: Any, path: Path) -> dict[str, Limits]:
+    if not isinstance(table, dict):
+        raise PlanError(f"{path}: limits must be a table ([limits])")
     base = _limits_from({k: v for k, v in table.items() if not isinstance(v, dict)},
                         Limits(), path, "[limits]")
     limits = {"*": base}
     for task, sub in table.items():
         if isinstance(sub, dict):
-            limits[task] = _limits_from(sub, base, path, f"[limits.{task}]")
+            limits[task] = _limits_from(sub, base, path, f"[limits.{_toml_key(task)}]")
     return limits
 
 
@@ -153,8 +208,10 @@ def _limits_from(values: dict[str, Any], base: Limits, path: Path, where: str) -
         if key not in LIMIT_KEYS:
             raise PlanError(f"{path}: {where} has no setting {key!r} "
                             f"(known: {', '.join(LIMIT_KEYS)})")
-        if not isinstance(value, int | float) or value <= 0:
-            raise PlanError(f"{path}: {where} {key} must be a positive number")
+        # cpu_s and memory_mb are whole numbers: 0.5 would become a limit of 0.
+        if not _is_number(value) or not 0 < LIMIT_KEYS[key](value) <= MAX_LIMIT:
+            raise PlanError(f"{path}: {where} {key} must be a positive number "
+                            f"(at most {MAX_LIMIT}; cpu_s and memory_mb at least 1)")
         if key == "memory_mb":
             fields["memory_bytes"] = int(value) << 20
         else:

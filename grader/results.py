@@ -9,8 +9,10 @@ rendered from this file alone, so everything a report shows must be recorded her
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -144,15 +146,25 @@ class ResultsError(ValueError):
     """results.json is missing or not one this grader wrote."""
 
 
+def _refuse_constant(name: str) -> float:
+    """json.loads accepts NaN and Infinity, which the writer (allow_nan=False) never writes."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def read_results(path: Path) -> dict[str, Any]:
-    """Load and validate a results.json written by :func:`to_json_dict`."""
+    """Load and validate a results.json written by :func:`to_json_dict`.
+
+    Raises ResultsError (one line naming the file) for anything else, so that callers can
+    index the fields reports read without checking them again.
+    """
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
     except FileNotFoundError:
         raise ResultsError(f"{path}: not found — run `python -m grader grade` first") from None
     except OSError as e:
         raise ResultsError(f"{path}: cannot be read ({e.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    # ValueError: a number of over 4300 digits; RecursionError: arrays nested too deeply.
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise ResultsError(f"{path}: not valid UTF-8 JSON ({e})") from None
     run = doc.get("extra_data") if isinstance(doc, dict) else None
     schema = run.get("schema") if isinstance(run, dict) else None
@@ -161,7 +173,7 @@ def read_results(path: Path) -> dict[str, Any]:
     try:
         _check_shape(doc)
     except KeyError as e:
-        raise ResultsError(f"{path}: malformed, field {e.args[0]!r} missing") from None
+        raise ResultsError(f"{path}: malformed, field {_short(e.args[0])} missing") from None
     except (AttributeError, TypeError, ValueError) as e:
         raise ResultsError(f"{path}: malformed ({e})") from None
     return doc
@@ -183,12 +195,69 @@ def _check_shape(doc: dict[str, Any]) -> None:
     A batch's error record (a submission that could not be graded) carries only
     ``error`` and ``submission``: it has no checks to validate.
     """
-    float(doc["score"]), float(doc["max_score"])
-    if "error" in doc["extra_data"]:
+    _expect(doc, "score", _is_number, "a number")
+    _expect(doc, "max_score", _is_number, "a number")
+    run = doc["extra_data"]
+    for key in ("batch", "submission"):
+        if key in run:
+            _expect(run, key, dict, "an object", "extra_data.")
+    if "error" in run:
         return
     for key in ("submission", "plan", "data", "sandbox", "seeds"):
-        if not isinstance(doc["extra_data"][key], dict):
-            raise TypeError(f"extra_data.{key} is not an object")
+        _expect(run, key, dict, "an object", "extra_data.")
+    _expect(doc, "tests", list, "a list")
+    for i, test in enumerate(doc["tests"]):
+        _check_test(test, f"tests[{i}].")
     for check in checks_from_json(doc):
         if check.outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {check.outcome!r} in {check.id}")
+            raise ValueError(f"unknown outcome {_short(check.outcome)} in {_short(check.id)}")
+
+
+def _check_test(test: Any, where: str) -> None:
+    """One entry of ``tests``: the fields reports and JUnit read, with their types."""
+    if not isinstance(test, dict):
+        raise TypeError(f"{where[:-1]} is not an object")
+    for key in ("name", "output", "visibility"):
+        _expect(test, key, str, "a string", where)
+    for key in ("score", "max_score"):
+        _expect(test, key, _is_number, "a number", where)
+    _expect(test, "extra_data", dict, "an object", where)
+    extra, where = test["extra_data"], f"{where}extra_data."
+    for key in ("id", "task", "outcome", "reproduce"):
+        _expect(extra, key, str, "a string", where)
+    _expect(extra, "seconds", _is_number, "a number", where)
+    _expect(extra, "details", dict, "an object", where)
+    _expect(extra, "message", dict, "an object", where)
+    message = extra["message"]
+    _expect(message, "key", str, "a string", f"{where}message.")
+    if "params" in message:
+        _expect(message, "params", dict, "an object", f"{where}message.")
+    if not set(message) <= {"key", "params"}:
+        raise ValueError(f"{where}message has fields {_short(sorted(message))}, "
+                         "expected key and params")
+
+
+def _expect(obj: dict[str, Any], key: str, kind: type | Callable[[Any], bool], what: str,
+            where: str = "") -> None:
+    """KeyError naming the field when ``key`` is missing, TypeError when its value is not
+    of type ``kind`` (or fails the test ``kind``)."""
+    if key not in obj:
+        raise KeyError(f"{where}{key}")
+    value = obj[key]
+    if not (isinstance(value, kind) if isinstance(kind, type) else kind(value)):
+        raise TypeError(f"{where}{key} is {_short(value)}, expected {what}")
+
+
+def _is_number(value: Any) -> bool:
+    """An int or float that a report can format (not a bool, not beyond float range)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -23,21 +23,24 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from grader.similarity import cell_source, notebook_cells
+from grader.notebook import cell_source, notebook_cells
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parent / "plans" / "rubric.toml"
 REPORT_STEMS = ("report", "レポート")
 REPORT_SUFFIXES = (".md", ".markdown", ".ipynb", ".html", ".htm")
 _LABEL_LEVEL = 7  # a bare "考察" line opens a discussion like a heading deeper than any real one
 
+# The patterns run on student text: each is linear in the length of a line. A class that
+# could scan past the next start of a match (``[^)]*`` after ``[a](``) makes a long line
+# of repeats take quadratic time, so the classes stop at the next bracket.
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:\s+(.*?))?(?:\s+#+)?\s*$")
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:\s+(.*))?$")
 _RULE = re.compile(r"^ {0,3}([-*_])(?:\s*\1){2,}\s*$")
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>", re.IGNORECASE)
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_TARGET = r"\((?:[^()]|\([^()]*\))*\)"  # a link target, one level of parentheses inside
+_IMAGE = re.compile(r"!\[[^\[\]]*\]" + _TARGET + r"|<img\b[^<>]*>", re.IGNORECASE)
+_LINK = re.compile(r"\[([^\[\]]*)\]" + _TARGET)
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_MARKUP = re.compile(r"<[^>]+>|\*\*|__|~~|`")
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_MARKUP = re.compile(r"<[^<>]+>|\*\*|__|~~|`")
 
 
 class RubricError(ValueError):
@@ -181,11 +184,32 @@ def _prose(line: str) -> str:
     return _MARKUP.sub("", _LIST_MARKER.sub("", line)).strip()
 
 
+def _heading_text(text: str) -> str:
+    """A heading's text without the closing ``#`` sequence (``## Title ##``)."""
+    text = text.rstrip()
+    unclosed = text.rstrip("#")
+    return unclosed.rstrip() if unclosed[-1:].isspace() else text
+
+
+def _strip_comments(markdown: str) -> str:
+    """``markdown`` without ``<!-- … -->`` comments (str.find: linear, unlike a lazy regex)."""
+    parts, pos = [], 0
+    while (start := markdown.find("<!--", pos)) != -1:
+        end = markdown.find("-->", start + 4)
+        if end == -1:
+            break
+        parts.append(markdown[pos:start])
+        pos = end + 3
+    parts.append(markdown[pos:])
+    return "".join(parts)
+
+
 def _markdown_line(line: str) -> Block | None:
     """The block of one Markdown line outside code fences, or None for nothing to count."""
     heading = _HEADING.match(line)
     if heading:
-        return _block("heading", heading.group(2) or "", len(heading.group(1)))
+        text = _heading_text(heading.group(2) or "")
+        return _block("heading", text, len(heading.group(1)))
     stripped = line.strip()
     if not stripped or stripped.startswith(">") or _RULE.match(line):
         return None  # block quotes are quoted material, not the student's summary
@@ -201,7 +225,7 @@ def markdown_blocks(markdown: str) -> list[Block]:
     """
     blocks: list[Block] = []
     fence = ""
-    for line in _COMMENT.sub("", markdown).splitlines():
+    for line in _strip_comments(markdown).splitlines():
         opening = _FENCE.match(line)
         if fence:
             if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
@@ -218,7 +242,10 @@ def markdown_blocks(markdown: str) -> list[Block]:
 
 def _output_blocks(cell: Mapping[str, Any]) -> list[Block]:
     """A result for each output a code cell kept, except error tracebacks."""
-    return [RESULT for out in cell.get("outputs", [])
+    outputs = cell.get("outputs")
+    if not isinstance(outputs, list):  # the schema is not enforced on reading
+        return []
+    return [RESULT for out in outputs
             if isinstance(out, dict) and out.get("output_type") != "error"]
 
 
@@ -226,8 +253,8 @@ def notebook_blocks(path: Path) -> list[Block]:
     """Markdown cells as text, code cell outputs as results; RubricError for a bad notebook."""
     try:
         cells = notebook_cells(path)
-    except ValueError as e:
-        raise RubricError(path, str(e)) from None
+    except ValueError as e:  # nbformat's reasons can run over many lines
+        raise RubricError(path, str(e).splitlines()[0] if str(e) else "not a notebook") from None
     blocks: list[Block] = []
     for cell in cells:
         if cell.get("cell_type") == "markdown":

@@ -43,8 +43,7 @@ from itertools import combinations, product
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
+from grader.notebook import cell_source, notebook_cells
 from grader.submission import SKIPPED_DIRS
 
 CODE_SUFFIXES = (".py", ".ipynb")
@@ -134,29 +133,6 @@ class CodeFingerprints:
 
 
 # --- reading code -------------------------------------------------------------------------
-
-
-def notebook_cells(path: Path) -> list[dict[str, Any]]:
-    """The cells of a notebook as plain dicts.
-
-    Raises ValueError (with the reason) for a file that is not a notebook. The schema is
-    not enforced: notebooks from Colab and old Jupyter versions often deviate from it in
-    ways that do not matter for reading cells.
-    """
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as e:  # nbformat raises many kinds for bad JSON and bad schemas
-        raise ValueError(f"not a valid notebook ({type(e).__name__}: {e})") from None
-    cells = nb.get("cells")
-    if not isinstance(cells, list):
-        raise ValueError("not a valid notebook (no list of cells)")
-    return [cell for cell in cells if isinstance(cell, dict)]
-
-
-def cell_source(cell: Mapping[str, Any]) -> str:
-    """A cell's source as one string (nbformat joins lists, hand-made JSON may not)."""
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def _blank_magics(source: str) -> str:

@@ -4,6 +4,7 @@ corrupt."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -11,11 +12,13 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from grader.batch.discover import discover
 from grader.batch.executors import RETRIES, LocalExecutor, WorkerDied
 from grader.batch.progress import EventLog
 from grader.batch.run import recover
@@ -189,13 +192,29 @@ def test_worker_killed_mid_grading_is_graded_again_in_the_same_run(tmp_path: Pat
     assert_one_complete_result_each(out, students)
 
 
-def _can_mount_tmpfs(where: Path) -> bool:
+def _can_mount_tmpfs(where: Path, size: str = "256k") -> bool:
     where.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0 or shutil.which("mount") is None:
         return False
-    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)],
+    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
                         capture_output=True).returncode == 0
     return ok
+
+
+def test_a_zip_staged_on_a_full_disk_is_not_held_against_the_student(tmp_path: Path) -> None:
+    staging = tmp_path / "staging"
+    if not _can_mount_tmpfs(staging, "8k"):
+        pytest.skip("simulating a full disk needs root and a tmpfs mount")
+    try:
+        root = tmp_path / "class"
+        root.mkdir()
+        with zipfile.ZipFile(root / "s1.zip", "w") as zf:
+            zf.writestr("task1.py", "print(1)\n" * 20_000)
+        with pytest.raises(OSError) as caught:
+            discover(root, staging)
+        assert caught.value.errno == errno.ENOSPC
+    finally:
+        subprocess.run(["umount", "-l", str(staging)], check=False)
 
 
 @pytest.mark.slow

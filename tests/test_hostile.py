@@ -8,13 +8,16 @@ bubblewrap's isolation and run only where it works.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from grader.batch import run_batch
 from grader.grade import grade
+from grader.results import read_results
 from grader.sandbox import bwrap_status
 from tests.conftest import ROOT
 
@@ -32,12 +35,17 @@ class Case:
 
 
 REFERENCE_TASK2 = (ROOT / "submissions" / "reference" / "task2.py").read_text()
-HUGE_NOTEBOOK = json.dumps({
-    "nbformat": 4, "nbformat_minor": 5, "metadata": {},
-    "cells": [{"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1,
-               "source": "print(8)",
-               "outputs": [{"output_type": "stream", "name": "stdout",
-                            "text": "8\n" * (15 << 20)}]}]})
+
+
+def notebook_with_output(megabytes: int) -> str:
+    return json.dumps({
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+        "cells": [{"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1,
+                   "source": "print(8)",
+                   "outputs": [{"output_type": "stream", "name": "stdout",
+                                "text": "8\n" * (megabytes << 19)}]}]})
+
+
 RELU = ("import numpy as np\nclass Relu:\n    params, grads = {}, {}\n"
         "    def forward(self, x, train=False):\n        return np.maximum(x, 0)\n")
 TASK1 = ("task1.output_format", "task1.determinism", "task1.index_range")
@@ -166,8 +174,10 @@ CASES = {
                                   (*TASK1, "task2.cross_entropy"),
                                   {**dict.fromkeys(TASK1, "error"),
                                    "task2.cross_entropy": "passed"}),
-    "notebook_huge_output": Case({"task1.ipynb": HUGE_NOTEBOOK}, TASK1,
-                                 dict.fromkeys(TASK1, "passed")),
+    "notebook_big_output": Case({"task1.ipynb": notebook_with_output(10)}, TASK1,
+                                dict.fromkeys(TASK1, "passed")),
+    "notebook_huge_output": Case({"task1.ipynb": notebook_with_output(40)}, TASK1,
+                                 dict.fromkeys(TASK1, "error")),
 }
 
 
@@ -205,3 +215,24 @@ def test_attack_is_contained(name: str, tmp_path: Path) -> None:
     assert fingerprint() == before, "a grader file changed"
     assert not Path("/usr/lib/le4nn_evil").exists()
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_a_class_of_every_attack_completes(tmp_path: Path) -> None:
+    """All attacks handed in by one class: the batch finishes, each gets the same verdicts."""
+    cases = {n: c for n, c in CASES.items() if bwrap_status()[0] or not c.needs_bwrap}
+    root = tmp_path / "class"
+    for name, case in cases.items():
+        (root / name).mkdir(parents=True)
+        for fname, text in case.files.items():
+            (root / name / fname).write_text(text)
+    checks = tuple(dict.fromkeys(c for case in cases.values() for c in case.checks))
+    before = fingerprint()
+    summary = run_batch(root, tmp_path / "out", plan_path=plan_for(checks, tmp_path), jobs=2,
+                        stream=io.StringIO())
+    assert sorted(summary.graded) == sorted(cases) and not summary.failed
+    for name, case in cases.items():
+        doc = read_results(tmp_path / "out" / name / "results.json")
+        got = {t["name"]: t["extra_data"]["outcome"] for t in doc["tests"]}
+        assert {c: got[c] for c in case.checks} == case.outcomes, name
+        assert len(got) == len(checks), f"{name}: every check has a record"
+    assert fingerprint() == before, "a grader file changed"

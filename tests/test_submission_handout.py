@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from grader.handout import TEST_SIZE, prepare, shuffled_test_order
+from grader.notebook import MAX_NOTEBOOK_BYTES
 from grader.submission import SubmissionError, load, make_workspace
 from reference.data import load_embedded, read_mnist_dir
 
@@ -81,3 +82,15 @@ def test_handout_hides_labels_and_keeps_them_aligned(tmp_path: Path) -> None:
     sample = range(0, TEST_SIZE, 97)
     assert all(lookup[handed.test_images[i].tobytes()] == handed.test_labels[i] for i in sample)
     assert not np.array_equal(handed.test_images[:1000], data.test_images)
+
+
+def test_a_notebook_too_large_is_a_clear_problem_not_a_parse(tmp_path: Path) -> None:
+    sub_dir = tmp_path / "sub"
+    sub_dir.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    nbformat.write(nb, sub_dir / "task1.ipynb")
+    with open(sub_dir / "task1.ipynb", "a") as f:
+        f.truncate(MAX_NOTEBOOK_BYTES + 1)  # sparse: big on paper, cheap on disk
+    problems = make_workspace(load(sub_dir), tmp_path / "ws")
+    assert problems["task1"].startswith("task1.ipynb: larger than the 20 MB")
+    assert "Clear Output" in problems["task1"]

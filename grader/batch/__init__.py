@@ -6,6 +6,7 @@
 - :mod:`grader.batch.run` — the loop: skip what is graded already, publish atomically
 """
 
-from grader.batch.run import BatchAborted, BatchSummary, run_batch
+from grader.batch.errors import BatchAborted
+from grader.batch.run import BatchSummary, run_batch
 
 __all__ = ["BatchAborted", "BatchSummary", "run_batch"]

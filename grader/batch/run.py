@@ -10,7 +10,6 @@ a re-run skips every student whose key is unchanged, so it grades nothing twice.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import re
@@ -24,6 +23,7 @@ from typing import Any, TextIO
 
 from grader import __version__, plan, submission
 from grader.batch.discover import Entry, discover
+from grader.batch.errors import BatchAborted, out_of_space
 from grader.batch.executors import Executor, make_executor
 from grader.batch.junit import write_junit
 from grader.batch.progress import EventLog, Progress
@@ -35,15 +35,6 @@ from reference.data import DataError, load_mnist
 PARTIAL = ".partial"
 STAGING = ".staging"
 OLD_PREFIX = ".old-"
-NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
-
-
-class BatchAborted(RuntimeError):
-    """The batch cannot go on here (the disk is full); what finished is kept."""
-
-
-def out_of_space(error: BaseException) -> bool:
-    return isinstance(error, OSError) and error.errno in NO_SPACE
 
 
 @dataclass(frozen=True)

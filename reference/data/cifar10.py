@@ -9,8 +9,10 @@ containers and numpy uint8 arrays: a file asking for anything else is refused.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
+import pickletools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,10 +106,27 @@ class SafeUnpickler(pickle.Unpickler):
             ) from None
 
 
+_MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
+
+
+def _check_memo_indices(content: bytes) -> None:
+    """Refuse memo indices that no pickler writes, before the C unpickler sees them.
+
+    The C unpickler grows its memo table to twice the largest index named, so an 11-byte
+    file naming index 2**31 would take 32 GiB. Picklers number memo entries 0, 1, 2, …,
+    so an index is never larger than the number of opcodes before it.
+    """
+    for count, (opcode, arg, _) in enumerate(pickletools.genops(content)):
+        if opcode.name in _MEMO_PUTS and arg > count:
+            raise pickle.UnpicklingError(
+                f"memo index {arg} after {count} opcodes: not written by a pickler")
+
+
 def _unpickle(path: Path) -> Any:
     try:
-        with open(path, "rb") as f:
-            return SafeUnpickler(f, encoding="bytes").load()
+        content = path.read_bytes()
+        _check_memo_indices(content)
+        return SafeUnpickler(io.BytesIO(content), encoding="bytes").load()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file — {_HINT}") from None
     except OSError as e:
@@ -135,7 +154,7 @@ def read_cifar10_batch(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.nda
     path = Path(path)
     batch = _unpickle(path)
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
-        found = sorted(map(repr, batch)) if isinstance(batch, dict) else type(batch).__name__
+        found = _describe_keys(batch) if isinstance(batch, dict) else type(batch).__name__
         raise DataError(f"{path}: expected a dict with keys b'data' and b'labels', got {found}")
     data = batch[b"data"]
     n_values = int(np.prod(IMAGE_SHAPE))
@@ -148,6 +167,14 @@ def read_cifar10_batch(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.nda
     if len(labels) != len(data):
         raise DataError(f"{path}: {len(labels)} labels for {len(data)} images")
     return data.reshape(-1, *IMAGE_SHAPE), labels
+
+
+def _describe_keys(batch: dict[Any, Any], shown: int = 8) -> str:
+    """The first keys of a dict, short: repr of any key could be huge or nest too deeply."""
+    names = [repr(k)[:40] if isinstance(k, bytes | str) else type(k).__name__
+             for k in list(batch)[:shown]]
+    more = f" and {len(batch) - shown} more" if len(batch) > shown else ""
+    return f"[{', '.join(sorted(names))}]{more}"
 
 
 def _labels(raw: Any, path: Path) -> np.ndarray:
