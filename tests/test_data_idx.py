@@ -1,6 +1,8 @@
 """Tests for reading and writing IDX files (reference.data.idx)."""
 
 import gzip
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,3 +185,20 @@ def test_directory_raises_data_error(tmp_path):
 
 def test_data_error_is_a_value_error():
     assert issubclass(DataError, ValueError)
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(tmp_path: Path) -> None:
+    """10 labels declared, 256 MB of zeros after them, 256 KB on disk."""
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(_raw_idx((10,), bytes(10)))
+        for _ in range(256):
+            f.write(bytes(1 << 20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match="trailing byte"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"peak {peak} bytes: the stream was inflated"

@@ -9,6 +9,7 @@ compression is detected from the content, not the file name.
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import secrets
@@ -23,6 +24,7 @@ UBYTE = 0x08
 MAX_DIMS = 4
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 18
 # Type codes of the IDX format, named in errors so a float file is recognised as such.
 _TYPE_NAMES = {
     0x08: "unsigned byte",
@@ -42,8 +44,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _read_bytes(path: Path) -> bytes:
-    """Return the (decompressed) content of `path`, turning I/O failures into DataError."""
+def _read_bytes(path: Path, ndim: int | None) -> bytes:
+    """Return the (decompressed) content of `path`, turning I/O failures into DataError.
+
+    A gzip stream is inflated no further than its header declares (plus one byte, to see
+    trailing data): a small file that inflates to gigabytes is refused, not unpacked.
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -53,7 +59,16 @@ def _read_bytes(path: Path) -> bytes:
     if not raw.startswith(_GZIP_MAGIC):
         return raw
     try:
-        return gzip.decompress(raw)
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+            head = stream.read(4 + 4 * MAX_DIMS)
+            shape = _parse_header(path, head, ndim)
+            left = 4 + 4 * len(shape) + math.prod(shape) + 1 - len(head)
+            chunks = [head]
+            # In steps: one read of the declared size would allocate it all up front.
+            while left > 0 and (chunk := stream.read(min(left, _CHUNK))):
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(
             f"{path}: corrupt gzip data ({e}) — the download is probably incomplete; "
@@ -127,7 +142,7 @@ def read_idx(path: str | os.PathLike[str], *, ndim: int | None = None) -> np.nda
         declare.
     """
     path = Path(path)
-    content = _read_bytes(path)
+    content = _read_bytes(path, ndim)
     shape = _parse_header(path, content, ndim)
     offset = 4 + 4 * len(shape)
     expected = math.prod(shape)
@@ -140,8 +155,8 @@ def read_idx(path: str | os.PathLike[str], *, ndim: int | None = None) -> np.nda
         )
     if actual > expected:
         raise DataError(
-            f"{path}: {actual} bytes of data, expected {expected} (sizes {sizes}): "
-            f"{_plural(actual - expected, 'trailing byte')} after the data"
+            f"{path}: more data than the sizes {sizes} declare ({expected} bytes): "
+            f"at least {_plural(actual - expected, 'trailing byte')} after the data"
         )
     return np.frombuffer(content, dtype=np.uint8, offset=offset).reshape(shape)
 
