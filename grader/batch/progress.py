@@ -69,6 +69,12 @@ class Progress:
         self.stream.flush()
 
 
+    def note(self, text: str) -> None:
+        """A line of its own, above the live progress line rather than through it."""
+        self.stream.write(("\r\x1b[2K" if self.live else "") + text + "\n")
+        self.stream.flush()
+
+
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds + 0.5), 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

@@ -163,8 +163,9 @@ def run_batch(
             log.write("skip", student=student)
         log.write("start", total=len(tasks), skipped=len(summary.skipped), jobs=jobs,
                   scheduler=scheduler or "local")
-        _grade_all(tasks, out, make_executor(jobs, scheduler, _retry_note(log, stream)),
-                   summary, log, Progress(len(tasks), stream))
+        progress = Progress(len(tasks), stream)
+        _grade_all(tasks, out, make_executor(jobs, scheduler, _retry_note(log, progress)),
+                   summary, log, progress)
         folders = {t.student_id: Path(t.folder) for t in all_tasks if t.folder}
         pairs = class_similarity(folders, skeleton, quoted, similarity_threshold)
         write_similarity(out / SIMILARITY_FILE, pairs)
@@ -199,10 +200,10 @@ def _grade_all(tasks: list[GradeTask], out: Path, executor: Executor, summary: B
         shutil.rmtree(out / PARTIAL, ignore_errors=True)
 
 
-def _retry_note(log: EventLog, stream: TextIO) -> Callable[[GradeTask], None]:
+def _retry_note(log: EventLog, progress: Progress) -> Callable[[GradeTask], None]:
     def note(task: GradeTask) -> None:
         log.write("retry", student=task.student_id)
-        stream.write(f"{task.student_id}: the grading process died; grading it again\n")
+        progress.note(f"{task.student_id}: the grading process died; grading it again")
     return note
 
 
