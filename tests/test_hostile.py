@@ -197,6 +197,11 @@ def fingerprint() -> str:
     return h.hexdigest()
 
 
+def folder_state(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_attack_is_contained(name: str, tmp_path: Path) -> None:
     case = CASES[name]
@@ -206,13 +211,14 @@ def test_attack_is_contained(name: str, tmp_path: Path) -> None:
     sub.mkdir()
     for fname, text in case.files.items():
         (sub / fname).write_text(text)
-    before = fingerprint()
+    before, handed_in = fingerprint(), folder_state(sub)
     doc = grade(sub, tmp_path / "out", plan_path=plan_for(case.checks, tmp_path),
                 use_bwrap=True if case.needs_bwrap else None)
     got = {t["name"]: t["extra_data"]["outcome"] for t in doc["tests"]}
     assert got == case.outcomes
     assert all(t["output"] for t in doc["tests"]), "every record says what happened"
     assert fingerprint() == before, "a grader file changed"
+    assert folder_state(sub) == handed_in, "the handed-in folder changed: only its copy may"
     assert not Path("/usr/lib/le4nn_evil").exists()
     assert (tmp_path / "out" / "report.html").is_file()
 
