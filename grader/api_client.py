@@ -8,22 +8,13 @@ every shape is checked by the caller before anything is compared.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from grader import worker
 from grader.sandbox import RunResult, Sandbox
+from grader.sandbox.inside import worker
 
-WORKER_FILE = "le4nn_worker.py"
 ANSWER_BYTES = 64 << 20
-
-
-def install_worker(tools_dir: Path) -> None:
-    """Copy the worker script where the sandbox will find it (read-only inside)."""
-    tools_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(worker.__file__, tools_dir / WORKER_FILE)
 
 
 @dataclass
@@ -46,11 +37,12 @@ class Answers:
         return bool(error and error.get("not_attempted"))
 
 
-def ask(sandbox: Sandbox, requests: list[dict[str, Any]], limits) -> Answers:
-    """Run the worker on ``requests`` and parse its answers, one per line, in order."""
+def ask(sandbox: Sandbox, requests: list[dict[str, Any]], limits,
+        module: str = "worker") -> Answers:
+    """Run a worker (``le4nn_inside.<module>``) on ``requests``; its answers, in order."""
     script = "".join(json.dumps(worker.encode(r)) + "\n" for r in requests)
     limits = replace(limits, output_bytes=max(limits.output_bytes, ANSWER_BYTES))
-    run = sandbox.run(["python", sandbox.tool(WORKER_FILE)], script, limits)
+    run = sandbox.run(sandbox.inside(module), script, limits)
     answers = []
     for line in run.stdout.splitlines():
         try:

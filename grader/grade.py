@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__, handout, i18n, plan, submission
-from grader.api_client import install_worker
 from grader.checks import REGISTRY, Check, Context, Verdict
 from grader.report import render_reports
 from grader.results import CheckResult, GradeRun, Message, to_json_dict, write_json_atomic
 from grader.sandbox import Sandbox
+from grader.sandbox.tools import install_tools
 from reference.data import load_mnist
 
 Progress = Callable[[int, int, CheckResult], None]
@@ -53,7 +53,7 @@ def grade(
         workspace, data, tools = (Path(tmp) / name for name in ("workspace", "data", "tools"))
         problems = submission.make_workspace(sub, workspace)
         handed = handout.prepare(dataset, data, the_plan.seeds.get("handout", 0))
-        install_worker(tools)
+        install_tools(tools)
         sandbox = Sandbox(workspace, data, use_bwrap, tools_dir=tools)
         ctx = Context(sub, sandbox, handed, the_plan, jobs)
         results = run_checks(ctx, the_plan.checks, problems, progress)

@@ -19,8 +19,11 @@ from typing import Any, Literal
 
 SCHEMA = "le4nn-results/1"
 
-Outcome = Literal["passed", "failed", "error", "timeout", "not_attempted"]
-OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "not_attempted")
+# "unverified": the grader could not verify what the check looks at (e.g. parameters in a
+# format it cannot read); scored as passed, shown to the instructor as needing a look.
+Outcome = Literal["passed", "failed", "error", "timeout", "not_attempted", "unverified"]
+OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "not_attempted",
+                             "unverified")
 
 
 @dataclass

@@ -179,7 +179,8 @@ def test_streams_are_seed_sequences() -> None:
 
 
 def test_the_ablation_worker_imports_only_the_standard_library_and_numpy() -> None:
-    tree = ast.parse((ROOT / "grader" / "ablation_worker.py").read_text(encoding="utf-8"))
+    path = ROOT / "grader" / "sandbox" / "inside" / "ablation_worker.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     imported = {alias.name.split(".")[0] for node in ast.walk(tree)
                 if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)

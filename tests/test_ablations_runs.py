@@ -17,6 +17,7 @@ from grader.ablations.cli import main_ablations
 from grader.ablations.data import prepare
 from grader.ablations.execute import RUNS_DIR, run_sweeps
 from grader.ablations.runs import RunTask, Source
+from grader.sandbox.tools import install_tools
 from reference.data import load_mnist
 from tests.conftest import EXAMPLES, REFERENCE
 
@@ -53,7 +54,7 @@ def train_one(tmp_path: Path, tiny: Path, source: Source, level: object) -> stor
     s = next(s for s in sweep.load_file(tiny) if level in s.levels)
     data = prepare(load_mnist(), s.regime, tmp_path / "data")
     tools = tmp_path / "tools"
-    runs.install_tools(tools)
+    install_tools(tools)
     setup = s.setup(level)
     key = store.run_key(runs.identity(setup, 1, data, source))
     return runs.perform(RunTask(key, setup, 1, data, source, tmp_path / "runs", tools, key))

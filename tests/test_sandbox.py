@@ -131,7 +131,7 @@ def test_without_bwrap_the_reason_is_recorded(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("use_bwrap", KINDS)
 def test_fork_bomb_is_bounded_and_cleaned_up(tmp_path: Path, use_bwrap: bool) -> None:
-    from grader.cgroup import PidsCgroup
+    from grader.sandbox.cgroup import PidsCgroup
 
     probe = PidsCgroup.create(8)
     if probe is None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import worker
 from grader.grade import grade
+from grader.sandbox.inside import worker
 from tests.conftest import API_PLAN
 
 ADAPTER = '''

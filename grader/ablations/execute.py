@@ -24,6 +24,7 @@ from grader.ablations.store import RunOutcome
 from grader.ablations.sweep import Level, Sweep
 from grader.batch.executors import make_executor
 from grader.batch.progress import Progress
+from grader.sandbox.tools import install_tools
 from reference.data import Dataset
 
 RUNS_DIR, DATA_DIR, TOOLS_DIR = "runs", "data", ".tools"
@@ -130,7 +131,7 @@ def run_sweeps(sweeps: Sequence[Sweep], sources: Sequence[Source], dataset: Data
     tools = None
     if not all(s.is_reference for s in sources):
         tools = out / TOOLS_DIR
-        runs.install_tools(tools)
+        install_tools(tools)
     trials = plan(sweeps, sources, data)
     outcomes = execute(trials, data, out / RUNS_DIR, tools, jobs, scheduler, stream)
     return Results(list(sweeps), list(sources), data, tidy(trials, outcomes))

@@ -2,8 +2,8 @@
 optimizer, the regularizer and the seeds, in the check worker's vocabulary.
 
 The same request trains the reference (:mod:`grader.ablations.reference_run`) and a
-submission's own classes (``grader/ablation_worker.py``), so both start from the same
-weights and see the same minibatches.
+submission's own classes (``grader/sandbox/inside/ablation_worker.py``), so both start from
+the same weights and see the same minibatches.
 
 A run's seed s is split by :class:`numpy.random.SeedSequence` into independent streams,
 so a factor that draws random numbers (dropout) never shifts another's:

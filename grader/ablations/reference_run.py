@@ -7,7 +7,8 @@ worker encodes them) on stdin and the data from the four IDX files in ``$MNIST_D
 builds the layers with :func:`reference.nn.factory.build_layer`, trains them with
 :func:`reference.nn.train` in float32 and writes one JSON line per epoch on stdout (the
 keys of :data:`grader.ablations.store.COLUMNS`), then ``{"done": true}``; the same
-protocol as ``grader/ablation_worker.py``, which trains a submission's classes.
+protocol as ``grader/sandbox/inside/ablation_worker.py``, which trains a submission's
+classes.
 
 It is a process of its own so that it runs with one BLAS thread (the sandbox's
 environment) whatever the parent's numpy started with: on a shared machine several
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from grader.ablations.network import generator
-from grader.worker import decode
+from grader.sandbox.inside.worker import decode
 from reference.data import read_mnist_dir
 from reference.nn import EpochRecord, Optimizer, Regularizer, Sequential, evaluate, train
 from reference.nn.builders import flatten_images

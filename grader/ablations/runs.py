@@ -5,8 +5,8 @@ answer in the same JSON lines, so one parser serves both:
 
 - reference: ``python -m grader.ablations.reference_run`` with the sandbox's limits and
   environment (one BLAS thread), without bubblewrap: it is our own code;
-- submission: ``grader/ablation_worker.py`` inside the sandbox, in a fresh copy of the
-  submission, building the network from the student's own layer and optimizer classes.
+- submission: ``grader/sandbox/inside/ablation_worker.py`` inside the sandbox, in a fresh
+  copy of the submission, building the network from the student's own layer and optimizer classes.
 
 A run is cached (:mod:`.store`) under a hash of its setup, seed, data, trainer and code
 version, so changing any of them runs it again and nothing else does.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,17 +24,16 @@ from typing import Any
 
 import grader
 import reference
-from grader import ablation_worker, submission, worker
+from grader import submission
 from grader.ablations import network, store
 from grader.ablations.data import RegimeData
 from grader.ablations.store import RunOutcome
 from grader.ablations.sweep import Setup
-from grader.api_client import install_worker
 from grader.sandbox import Limits, RunResult, Sandbox
+from grader.sandbox.inside import ablation_worker, worker
 
 REFERENCE = "reference"
 REFERENCE_RUNNER = "grader.ablations.reference_run"
-ABLATION_WORKER = "le4nn_ablation_worker.py"
 # Generous: the slowest default run takes seconds; full MNIST with a student's slow
 # layers may take minutes. Output is a few hundred bytes per epoch.
 LIMITS = Limits(wall_s=3600.0, cpu_s=7200, output_bytes=4 << 20)
@@ -127,12 +125,6 @@ def identity(setup: Setup, seed: int, data: RegimeData, source: Source) -> dict[
             "source": source.describe(), "code": code_version(source)}
 
 
-def install_tools(tools: Path) -> None:
-    """The check worker and, beside it, the ablation worker that imports it."""
-    install_worker(tools)
-    shutil.copyfile(ablation_worker.__file__, tools / ABLATION_WORKER)
-
-
 def parse(result: RunResult) -> RunOutcome:
     """The outcome of a trainer's JSON lines; anything else ends what can be trusted."""
     metrics: list[dict[str, float]] = []
@@ -168,7 +160,7 @@ def train(task: RunTask, scratch: Path) -> RunResult:
         return box.run(["python", "-m", REFERENCE_RUNNER], line, LIMITS)
     submission.make_workspace(task.source.submission, workspace)
     box = Sandbox(workspace, task.data.directory, task.source.use_bwrap, tools_dir=task.tools)
-    return box.run(["python", box.tool(ABLATION_WORKER)], line, LIMITS)
+    return box.run(box.inside("ablation_worker"), line, LIMITS)
 
 
 def perform(task: RunTask) -> RunOutcome:

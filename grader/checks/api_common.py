@@ -1,8 +1,8 @@
 """What the API checks share: seeded cases, one worker run per check, comparisons.
 
 API checks exercise the student's layers and optimizers through the worker
-(:mod:`grader.worker`) and compare against the reference (:mod:`reference.nn.factory`),
-which runs here, in the grader process, on the same inputs.
+(:mod:`grader.sandbox.inside.worker`) and compare against the reference
+(:mod:`reference.nn.factory`), which runs here, in the grader process, on the same inputs.
 """
 
 from __future__ import annotations

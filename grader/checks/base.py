@@ -33,7 +33,7 @@ class Verdict:
     def score_fraction(self) -> float:
         if self.fraction is not None:
             return self.fraction
-        return 1.0 if self.outcome == "passed" else 0.0
+        return 1.0 if self.outcome in ("passed", "unverified") else 0.0
 
 
 def passed(key: str, details: dict[str, Any] | None = None, **params: Any) -> Verdict:

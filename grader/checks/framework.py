@@ -12,8 +12,9 @@ Per task a submission hands in a module that builds the model and the model's st
   ``b3_generator.pt``. Noise ``(N, d)`` ~ N(0, I) → images ``(N, 1, 28, 28)`` in [-1, 1].
 
 The model is built and its state dict loaded (``weights_only=True``) inside the sandbox by
-:mod:`grader.framework_worker`, in one worker run per task; every check of a task is a view
-on that run. The grader sends inputs only: hidden images without labels, noise vectors.
+:mod:`grader.sandbox.inside.framework_worker`, in one worker run per task; every check of a
+task is a view on that run. The grader sends inputs only: hidden images without labels,
+noise vectors.
 Module constants are read from the source as literals, never by running it here. torch
 is imported in this process only to score generated digits (lazily, in
 :mod:`reference.torch_adapter.quality`).
@@ -24,27 +25,22 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
-import shutil
 import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader import worker
-from grader.api_client import WORKER_FILE, Answers, ask
+from grader.api_client import Answers, ask
 from grader.checks.base import Context, Verdict, check, failed, passed
 from grader.results import Message
-from grader.sandbox import Sandbox
 from grader.stats import wilson_interval
 from reference.data import Dataset, read_mnist_dir
 
 LIMITS_KEY = "framework"
-PROTOCOL_FILE = "le4nn_check_worker.py"  # the name framework_worker imports it by
 MNIST_SHAPE = (28, 28)
 N_DIGITS = 10
 SHAPE_PROBES = 4  # images sent to the B2 model
@@ -82,25 +78,6 @@ class Session:
 
 
 # --- the worker run --------------------------------------------------------------------
-
-
-def framework_sandbox(ctx: Context) -> Sandbox:
-    """A sandbox over the submission's workspace whose tools folder holds the framework
-    worker under the file name :func:`~grader.api_client.ask` runs."""
-
-    def make() -> Sandbox:
-        if ctx.sandbox.tools_dir is None:
-            raise ValueError("the sandbox has no tools folder for the framework worker")
-        tools = ctx.sandbox.tools_dir.parent / "framework_tools"
-        tools.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(worker.__file__, tools / PROTOCOL_FILE)
-        # Copied, not imported: the script imports the protocol by its in-sandbox name.
-        shutil.copyfile(str(resources.files("grader") / "framework_worker.py"),
-                        tools / WORKER_FILE)
-        return Sandbox(ctx.sandbox.workspace, ctx.sandbox.data_dir,
-                       use_bwrap=ctx.sandbox.isolated, tools_dir=tools)
-
-    return ctx.once("framework.sandbox", make)
 
 
 def module_constant(path: Path, name: str) -> Any:
@@ -144,8 +121,6 @@ def session(ctx: Context, task: Task, make_inputs: Callable[[Any], Inputs],
     ``make_inputs`` receives the module's constant (or None) and returns the arrays to run
     the model on, or a Verdict when the constant is unusable.
     """
-    sandbox = framework_sandbox(ctx)  # not inside compute: ctx.once is not re-entrant
-
     def compute() -> Session | Verdict:
         problem = _precondition(ctx, task)
         if problem is not None:
@@ -158,7 +133,8 @@ def session(ctx: Context, task: Task, make_inputs: Callable[[Any], Inputs],
             return inputs
         requests = [{"op": "build", "module": task.module, "factory": task.factory,
                      "weights": task.weights}] + [{"op": "run", "x": x} for x in inputs]
-        answers = ask(sandbox, requests, ctx.plan.limits_for(LIMITS_KEY))
+        answers = ask(ctx.sandbox, requests, ctx.plan.limits_for(LIMITS_KEY),
+                      module="framework_worker")
         return Session(task, inputs, answers)
 
     return ctx.once(("framework", task.name, sample), compute)

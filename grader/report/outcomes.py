@@ -10,6 +10,7 @@ SYMBOLS: dict[str, str] = {
     "error": "⚠",
     "timeout": "⏱",
     "not_attempted": "—",
+    "unverified": "?",
 }
 
 # Outcomes under which a student needs the diagnostics to understand what went wrong.

@@ -55,6 +55,7 @@ OUTCOME_STYLE: dict[str, tuple[str, str]] = {
     "error": (OKABE_ITO["orange"], "xx"),
     "timeout": (OKABE_ITO["purple"], ".."),
     "not_attempted": (OKABE_ITO["grey"], "--"),
+    "unverified": (OKABE_ITO["blue"], "oo"),
 }
 
 # Pinned so a user's matplotlibrc cannot change the output; DejaVu Sans backs up any

@@ -10,7 +10,8 @@ from grader.report.outcomes import format_score, outcome_label
 from grader.report.records import ordered_checks
 
 # ANSI SGR codes; colour only repeats what the symbol and word already say.
-_COLOURS = {"passed": "32", "failed": "31", "error": "33", "timeout": "35", "not_attempted": "2"}
+_COLOURS = {"passed": "32", "failed": "31", "error": "33", "timeout": "35", "not_attempted": "2",
+            "unverified": "34"}
 _GAP = "  "
 
 

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import reference
-from grader.cgroup import PidsCgroup
+from grader.sandbox.cgroup import PidsCgroup
 from reference.data.mnist import embedded_csv_path
 
 # Where things appear inside the bubblewrap sandbox.
@@ -159,11 +159,19 @@ class Sandbox:
             argv = ["bwrap", *self._bwrap_args(), *argv]
         return _run_limited(argv, stdin, env, self.workspace, limits)
 
-    def tool(self, name: str) -> str:
-        """The path of a file of ``tools_dir`` as the sandboxed program sees it."""
+    def inside(self, module: str) -> list[str]:
+        """The argv that runs ``le4nn_inside.<module>.main()`` from the tools folder.
+
+        The tools folder goes first on ``sys.path`` (a student module of the same name
+        cannot take its place); the working folder, the workspace, stays on it as for
+        ``python taskN.py``.
+        """
         if self.tools_dir is None:
             raise ValueError("this sandbox has no tools folder")
-        return f"{TOOLS_MOUNT}/{name}" if self.isolated else str(self.tools_dir / name)
+        tools = TOOLS_MOUNT if self.isolated else str(self.tools_dir)
+        boot = (f"import sys; sys.path.insert(0, {tools!r}); "
+                f"from le4nn_inside.{module} import main; main()")
+        return ["python", "-c", boot]
 
     def _environment(self) -> dict[str, str]:
         inside = self.isolated

@@ -1,11 +1,10 @@
 """The framework worker: runs INSIDE the sandbox, builds a submitted PyTorch model from its
 module and state dict, and runs it on the inputs the grader sends.
 
-Installed in its own tools folder under the check worker's file name (so that
-:func:`grader.api_client.ask` runs it), beside a copy of the check worker named
-``le4nn_check_worker.py`` whose JSON-lines protocol, array encoding and error records it
-reuses. It imports only the standard library, numpy, torch and that copy — never the
-grader, which the sandbox does not show. It judges nothing.
+Started by :func:`grader.api_client.ask` with ``module="framework_worker"``; it reuses the
+JSON-lines protocol, array encoding and error records of the check worker (:mod:`.worker`,
+in the same package). It imports only the standard library, numpy, torch and that module —
+never the grader, which the sandbox does not show. It judges nothing.
 
 Requests:
     {"op": "build", "module": M, "factory": F, "weights": W} → {"parameters": n, "class": C}
@@ -24,8 +23,9 @@ import importlib
 from collections.abc import Mapping
 from pathlib import Path
 
-import le4nn_check_worker as protocol
 import numpy as np
+
+from . import worker as protocol
 
 CHUNK = 250  # images per forward call: bounded memory whatever the sample size
 

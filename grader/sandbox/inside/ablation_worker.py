@@ -1,8 +1,7 @@
 """The ablation worker: trains a network assembled from a submission's own layers and optimizer.
 
 Runs INSIDE the sandbox with the submission's workspace as its working folder, beside
-the check worker: the grader copies this file into its tools folder as
-``le4nn_ablation_worker.py`` next to ``le4nn_worker.py`` (:mod:`grader.worker`), whose
+the check worker (:mod:`.worker`, in the same ``le4nn_inside`` package), whose
 ``Registry`` finds the student's classes (adapter first, else the class names of "Deep
 Learning from Scratch") and whose ``NativeLayer``/``DlfsLayer`` give them one interface.
 Like the check worker it imports only the standard library and numpy, never the grader.
@@ -38,7 +37,6 @@ in test mode after each epoch.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import os
 import struct
@@ -48,20 +46,11 @@ from pathlib import Path
 
 import numpy as np
 
-CHECK_WORKER = "le4nn_worker.py"
+from . import worker as check
+
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
              "t10k-labels-idx1-ubyte")
 EVAL_BATCH = 1000
-
-
-def load_check_worker():
-    """The check worker installed beside this file, imported from its path."""
-    path = Path(__file__).with_name(CHECK_WORKER)
-    spec = importlib.util.spec_from_file_location("le4nn_worker", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -197,7 +186,6 @@ def serve(check, req: dict, channel) -> None:
 
 
 def main() -> None:
-    check = load_check_worker()
     req = check.decode(json.loads(sys.stdin.read()))
     # The protocol keeps the real stdout; the student's prints go to stderr and their
     # reads find nothing, as in the check worker.
