@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from grader.sandbox import RunResult, Sandbox
-from grader.sandbox.inside import worker
+from grader.sandbox.inside import protocol
 
 ANSWER_BYTES = 64 << 20
 
@@ -40,13 +40,13 @@ class Answers:
 def ask(sandbox: Sandbox, requests: list[dict[str, Any]], limits,
         module: str = "worker") -> Answers:
     """Run a worker (``le4nn_inside.<module>``) on ``requests``; its answers, in order."""
-    script = "".join(json.dumps(worker.encode(r)) + "\n" for r in requests)
+    script = "".join(json.dumps(protocol.encode(r)) + "\n" for r in requests)
     limits = replace(limits, output_bytes=max(limits.output_bytes, ANSWER_BYTES))
     run = sandbox.run(sandbox.inside(module), script, limits)
     answers = []
     for line in run.stdout.splitlines():
         try:
-            answer = worker.decode(json.loads(line))
+            answer = protocol.decode(json.loads(line))
         except (ValueError, TypeError, KeyError, json.JSONDecodeError):
             break  # a cut or garbled line ends what can be trusted
         if not isinstance(answer, dict):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.grade import grade
-from grader.sandbox.inside import worker
+from grader.sandbox.inside import protocol as worker
 from tests.conftest import API_PLAN
 
 ADAPTER = '''

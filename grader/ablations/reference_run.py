@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from grader.ablations.network import generator
-from grader.sandbox.inside.worker import decode
+from grader.sandbox.inside.protocol import decode
 from reference.data import read_mnist_dir
 from reference.nn import EpochRecord, Optimizer, Regularizer, Sequential, evaluate, train
 from reference.nn.builders import flatten_images

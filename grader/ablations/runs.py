@@ -30,7 +30,7 @@ from grader.ablations.data import RegimeData
 from grader.ablations.store import RunOutcome
 from grader.ablations.sweep import Setup
 from grader.sandbox import Limits, RunResult, Sandbox
-from grader.sandbox.inside import ablation_worker, worker
+from grader.sandbox.inside import ablation_worker, protocol
 
 REFERENCE = "reference"
 REFERENCE_RUNNER = "grader.ablations.reference_run"
@@ -83,7 +83,8 @@ def code_version(source: Source) -> str:
 
     Reference runs depend on the reference library's layers, optimizers, trainer and data
     readers, on the request (:mod:`.network`) and on their child process; submission runs
-    on the request and the two workers. How a run is started and stored does not count.
+    on the request and the in-sandbox package (both workers). How a run is started and
+    stored does not count.
     """
     return _code_version(source.is_reference)
 
@@ -95,7 +96,7 @@ def _code_version(is_reference: bool) -> str:
     if is_reference:
         files += [*ref.glob("nn/**/*.py"), *ref.glob("data/*.py"), PACKAGE / "reference_run.py"]
     else:
-        files += [Path(worker.__file__), Path(ablation_worker.__file__)]
+        files += sorted(Path(ablation_worker.__file__).parent.glob("*.py"))
     return f"{grader.__version__}+{_digest(files)}"
 
 
@@ -151,7 +152,7 @@ def parse(result: RunResult) -> RunOutcome:
 
 def train(task: RunTask, scratch: Path) -> RunResult:
     """Start the trainer of ``task.source`` in ``scratch`` and wait for it."""
-    req = worker.encode(network.request(task.setup, task.seed, task.data.n_features))
+    req = protocol.encode(network.request(task.setup, task.seed, task.data.n_features))
     line = json.dumps(req) + "\n"
     workspace = scratch / "workspace"
     if task.source.submission is None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import worker as protocol
+from . import worker
 
 CHUNK = 250  # images per forward call: bounded memory whatever the sample size
 
@@ -80,8 +80,8 @@ class FrameworkWorker:
 def main() -> None:
     # The check worker's main, serving this worker: the same protocol channel, the same
     # redirection of the student's prints and reads, the submission folder on sys.path.
-    protocol.Worker = FrameworkWorker
-    protocol.main()
+    worker.Worker = FrameworkWorker
+    worker.main()
 
 
 if __name__ == "__main__":
