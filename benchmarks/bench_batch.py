@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -18,16 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.batch import run_batch  # noqa: E402
+from reference.tasks.bundle import bundle  # noqa: E402
 
 DEFAULT_PLAN = ROOT / "tests" / "plans" / "api.toml"
 EXAMPLES = ("dlfs_style", "wrong_format_task1")
 
 
 def make_class(root: Path, copies: int) -> None:
+    # Built copies: they hand in the reference modules they use, as the sandbox requires.
     for i in range(copies):
-        shutil.copytree(ROOT / "submissions" / "reference", root / f"reference{i}")
+        bundle(ROOT / "submissions" / "reference", root / f"reference{i}")
     for name in EXAMPLES:
-        shutil.copytree(ROOT / "submissions" / "examples" / name, root / name)
+        bundle(ROOT / "submissions" / "examples" / name, root / name)
 
 
 def timed(root: Path, out: Path, jobs: int, plan: Path) -> float:

@@ -14,11 +14,12 @@ from pathlib import Path
 from grader import i18n
 from grader.plan import PlanError
 from grader.results import CheckResult, ResultsError, read_results
+from grader.sandbox.reduced import SandboxRefused
 from grader.submission import SubmissionError
 from reference.data import DataError
 
 # OSError: an unwritable output folder or a vanished input is the user's to fix, not a bug.
-USER_ERRORS = (SubmissionError, PlanError, DataError, ResultsError, OSError)
+USER_ERRORS = (SubmissionError, PlanError, DataError, ResultsError, OSError, SandboxRefused)
 CLASS_REPORT_DIR = "_class_report"
 
 
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="flag pairs at or above this similarity (default 0.5)")
     b.add_argument("--no-bwrap", action="store_true",
                    help="do not use bubblewrap even when it works (reduced isolation)")
+    b.add_argument("--allow-reduced-isolation", action="store_true",
+                   help="grade even without bubblewrap (student code can read host files)")
 
     sub.add_parser("ablations", add_help=False,
                    help="ablation sweeps on the reference or a submission (see ablations -h)")
@@ -130,7 +133,11 @@ def _batch(args: argparse.Namespace) -> int:
                             data_dir=args.data_dir, jobs=args.jobs, scheduler=args.scheduler,
                             lang=args.lang, use_bwrap=False if args.no_bwrap else None,
                             junit=args.junit, skeleton=args.skeleton, quoted=args.quoted,
-                            similarity_threshold=args.similarity_threshold)
+                            similarity_threshold=args.similarity_threshold,
+                            allow_reduced_isolation=args.allow_reduced_isolation)
+    except SandboxRefused as e:
+        print(i18n.tr("cli.batch_reduced_refused", args.lang, reason=e), file=sys.stderr)
+        return 2
     except BatchAborted as e:
         print(f"error: {e}", file=sys.stderr)
         return 3

@@ -54,7 +54,7 @@ def grade(
         problems = submission.make_workspace(sub, workspace)
         handed = handout.prepare(dataset, data, the_plan.seeds.get("handout", 0))
         install_tools(tools)
-        sandbox = Sandbox(workspace, data, use_bwrap, tools_dir=tools)
+        sandbox = Sandbox(workspace, data, use_bwrap, tools_dir=tools, policy=the_plan.sandbox)
         ctx = Context(sub, sandbox, handed, the_plan, jobs)
         results = run_checks(ctx, the_plan.checks, problems, progress)
     run = GradeRun(
@@ -64,8 +64,7 @@ def grade(
         plan=the_plan.describe(),
         data={"source": dataset.source, "n_train": dataset.n_train, "n_test": dataset.n_test,
               "handout_test_size": handed.n_test},
-        sandbox={"kind": sandbox.kind, "isolation": "full" if sandbox.isolated else "reduced",
-                 "reason": sandbox.reason},
+        sandbox=sandbox.describe(),
         seeds=dict(the_plan.seeds),
         started_at=started.isoformat(timespec="seconds"),
         duration_s=round(time.perf_counter() - t0, 3),
@@ -82,7 +81,8 @@ def run_checks(ctx: Context, checks: dict[str, dict[str, Any]], problems: dict[s
     """Run every check of the plan; the results come back in plan order.
 
     Program checks run one after another (task 4 needs the file task 3 wrote, and they
-    parallelise inside); API checks are independent and run ``jobs`` at a time.
+    parallelise inside); API checks are independent and run ``jobs`` at a time; checks
+    registered with ``last=True`` (what every earlier run recorded) run after all others.
     """
     done = 0
     lock = threading.Lock()
@@ -97,10 +97,11 @@ def run_checks(ctx: Context, checks: dict[str, dict[str, Any]], problems: dict[s
         return result
 
     programs = [c for c in checks if REGISTRY[c].program is not None]
-    api = [c for c in checks if REGISTRY[c].program is None]
+    api = [c for c in checks if REGISTRY[c].program is None and not REGISTRY[c].last]
     results = {c: one(c) for c in programs}
     with ThreadPoolExecutor(max_workers=ctx.jobs) as pool:
         results.update(zip(api, pool.map(one, api), strict=True))
+    results.update({c: one(c) for c in checks if c not in results})
     return [results[c] for c in checks]
 
 

@@ -15,11 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox import Limits
+from grader.sandbox.policy import BANNED, PACKAGES, Policy
 
 VISIBILITIES = ("public", "hidden")
 # Gradescope's visibilities of one test, settable per check.
 TEST_VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-LIMIT_KEYS = {"wall_s": float, "cpu_s": int, "memory_mb": int}
+LIMIT_KEYS = {"wall_s": float, "cpu_s": int, "memory_mb": int, "disk_mb": int}
+# Limits given in MB, held in bytes.
+MB_FIELDS = {"memory_mb": "memory_bytes", "disk_mb": "disk_bytes"}
+SANDBOX_KEYS = ("packages",)
+BANNED_CHECK = "code.banned_imports"
 # Limits become rlimits (63 bits): memory_mb << 20 must fit.
 MAX_LIMIT = 2**43
 
@@ -37,6 +42,7 @@ class Plan:
     seeds: dict[str, int]
     checks: dict[str, dict[str, Any]]
     limits: dict[str, Limits] = field(default_factory=dict)
+    sandbox: Policy = field(default_factory=Policy)
 
     def limits_for(self, task: str) -> Limits:
         return self.limits.get(task, self.limits["*"])
@@ -82,12 +88,13 @@ def load(path: Path | None, known_checks: Callable[[], dict[str, dict[str, Any]]
     for key, value in seeds.items():
         if not isinstance(value, int) or isinstance(value, bool):
             raise PlanError(f"{path}: [seeds] {_toml_key(key)} must be an integer")
+    checks = _checks(_table(doc, "checks", path), known_checks(), path,
+                     "visible" if visibility == "public" else "after_published")
     return Plan(
         name=name, visibility=visibility, path=str(path),
-        sha256=hashlib.sha256(raw).hexdigest(), seeds=seeds,
-        checks=_checks(_table(doc, "checks", path), known_checks(), path,
-                       "visible" if visibility == "public" else "after_published"),
+        sha256=hashlib.sha256(raw).hexdigest(), seeds=seeds, checks=checks,
         limits=_limits(doc.get("limits", {}), path),
+        sandbox=_sandbox(doc.get("sandbox", {}), checks, path),
     )
 
 
@@ -208,12 +215,34 @@ def _limits_from(values: dict[str, Any], base: Limits, path: Path, where: str) -
         if key not in LIMIT_KEYS:
             raise PlanError(f"{path}: {where} has no setting {key!r} "
                             f"(known: {', '.join(LIMIT_KEYS)})")
-        # cpu_s and memory_mb are whole numbers: 0.5 would become a limit of 0.
+        # cpu_s and the MB limits are whole numbers: 0.5 would become a limit of 0.
         if not _is_number(value) or not 0 < LIMIT_KEYS[key](value) <= MAX_LIMIT:
             raise PlanError(f"{path}: {where} {key} must be a positive number "
-                            f"(at most {MAX_LIMIT}; cpu_s and memory_mb at least 1)")
-        if key == "memory_mb":
-            fields["memory_bytes"] = int(value) << 20
+                            f"(at most {MAX_LIMIT}; cpu_s, memory_mb and disk_mb at least 1)")
+        if key in MB_FIELDS:
+            fields[MB_FIELDS[key]] = int(value) << 20
         else:
             fields[key] = LIMIT_KEYS[key](value)
     return Limits(**{**base.__dict__, **fields})
+
+
+def _sandbox(table: Any, checks: dict[str, dict[str, Any]], path: Path) -> Policy:
+    """``[sandbox]``: what student code may import (``packages``, distribution names).
+
+    The modules the import guard blocks are the ``modules`` setting of
+    ``code.banned_imports`` (its default when the plan does not run that check).
+    """
+    if not isinstance(table, dict):
+        raise PlanError(f"{path}: sandbox must be a table ([sandbox])")
+    for key in table:
+        if key not in SANDBOX_KEYS:
+            raise PlanError(f"{path}: [sandbox] has no setting {_toml_key(key)!r} "
+                            f"(known: {', '.join(SANDBOX_KEYS)})")
+    packages = table.get("packages", list(PACKAGES))
+    if not isinstance(packages, list) or not all(
+            isinstance(p, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", p)
+            for p in packages):
+        raise PlanError(f"{path}: [sandbox] packages must be a list of distribution names "
+                        'such as "numpy"')
+    banned = checks.get(BANNED_CHECK, {}).get("modules", list(BANNED))
+    return Policy(packages=tuple(packages), banned=tuple(banned))

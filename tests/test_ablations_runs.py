@@ -115,6 +115,7 @@ def test_student_prints_are_harmless_and_their_errors_are_reported(
     folder = tmp_path / "student"
     folder.mkdir()
     (folder / "le4nn_adapter.py").write_text(ADAPTER, encoding="utf-8")
+    shutil.copytree(REFERENCE / "reference", folder / "reference")  # the modules it uses
     student = Source.of_submission(submission.load(folder), None)
     assert train_one(tmp_path, tiny, student, "sgd").status == "ok"
     broken = train_one(tmp_path, tiny, student, "adadelta")

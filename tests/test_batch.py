@@ -30,8 +30,8 @@ def make_class(root: Path, n_reference: int = 2) -> Path:
     shutil.copytree(EXAMPLES / "wrong_format_task1", root / "badfmt")
     shutil.copytree(EXAMPLES / "hanging_task2", root / "hang")
     with zipfile.ZipFile(root / "zipped.zip", "w") as zf:
-        for p in REFERENCE.glob("task[12].py"):
-            zf.write(p, f"zipped/{p.name}")
+        for p in [*REFERENCE.glob("task[12].py"), *(REFERENCE / "reference").rglob("*.py")]:
+            zf.write(p, f"zipped/{p.relative_to(REFERENCE).as_posix()}")
     with zipfile.ZipFile(root / "evil.zip", "w") as zf:
         zf.writestr("../../escaped.py", "print('out')\n")
     return root
@@ -46,7 +46,8 @@ def test_discover_stages_zips_and_refuses_unsafe_ones(tmp_path: Path) -> None:
     (root / "manifest.csv").write_text("path,student_id\nref0,s0001\n", encoding="utf-8-sig")
     entries = {e.student_id: e for e in discover(root, tmp_path / "staging")}
     assert set(entries) == {"s0001", "badfmt", "hang", "zipped", "evil"}
-    assert sorted(p.name for p in entries["zipped"].folder.iterdir()) == ["task1.py", "task2.py"]
+    assert sorted(p.name for p in entries["zipped"].folder.iterdir()) == [
+        "reference", "task1.py", "task2.py"]
     assert entries["evil"].folder is None and "unsafe path" in entries["evil"].problem
     assert not (tmp_path / "escaped.py").exists()
 
@@ -76,6 +77,7 @@ def test_batch_grades_everyone_once_and_resumes(tmp_path: Path) -> None:
     assert junit.count("<testsuite ") == 6 and 'name="task1.output_format"' in junit
 
     (root / "badfmt" / "task1.py").write_text((REFERENCE / "task1.py").read_text())
+    shutil.copytree(REFERENCE / "reference", root / "badfmt" / "reference", dirs_exist_ok=True)
     again = run_batch(root, out, plan_path=QUICK_PLAN, jobs=2)
     assert again.graded == ["badfmt"] and set(again.skipped) == students - {"badfmt"}
     assert read_results(out / "badfmt" / "results.json")["score"] == 3  # task 2 absent

@@ -23,9 +23,8 @@ from grader.batch.executors import RETRIES, LocalExecutor, WorkerDied
 from grader.batch.progress import EventLog
 from grader.batch.run import recover
 from grader.results import read_results
-from tests.conftest import ROOT
+from tests.conftest import REFERENCE, ROOT
 
-REFERENCE = ROOT / "submissions" / "reference"
 QUICK_PLAN = ROOT / "tests" / "plans" / "quick.toml"
 FULL_SCORE = 4.0  # the quick plan: four checks of one point
 

@@ -26,6 +26,7 @@ def task2_only(tmp_path: Path) -> Path:
     sub = tmp_path / "s1234"
     sub.mkdir()
     shutil.copy(REFERENCE / "task2.py", sub / "task2.py")
+    shutil.copytree(REFERENCE / "reference", sub / "reference")  # the modules it uses
     return sub
 
 

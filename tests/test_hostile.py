@@ -19,7 +19,7 @@ from grader.batch import run_batch
 from grader.grade import grade
 from grader.results import read_results
 from grader.sandbox import bwrap_status
-from tests.conftest import ROOT
+from tests.conftest import REFERENCE, ROOT
 
 pytestmark = pytest.mark.slow
 SECRET = ROOT / "grader" / "plans" / "public.toml"
@@ -34,7 +34,10 @@ class Case:
     stdout_excludes: tuple[str, ...] = field(default_factory=tuple)
 
 
-REFERENCE_TASK2 = (ROOT / "submissions" / "reference" / "task2.py").read_text()
+REFERENCE_TASK2 = (REFERENCE / "task2.py").read_text()
+# The modules of the reference library a built submission hands in (the sandbox shows none).
+REFERENCE_LIB = {p.relative_to(REFERENCE).as_posix(): p.read_text()
+                 for p in sorted((REFERENCE / "reference").rglob("*.py"))}
 
 
 def notebook_with_output(megabytes: int) -> str:
@@ -127,7 +130,7 @@ CASES = {
         "except Exception:\n"
         "    pass\n"
         "i = int(sys.stdin.readline())\n"
-        "print(answers.get(handout[i].tobytes(), 0))\n")},
+        "print(answers.get(handout[i].tobytes(), 0))\n"), **REFERENCE_LIB},
         ("task4.accuracy",), {"task4.accuracy": "failed"}, needs_bwrap=True),
     "kills_parent_and_everyone": Case({"task1.py": (
         "import os, signal\n"
@@ -140,7 +143,7 @@ CASES = {
     "os_exit_at_import": Case({"layers.py": "import os\nos._exit(0)\n" + RELU},
                               ("A1.relu.forward",), {"A1.relu.forward": "passed"}),
     "os_exit_in_class_body": Case({"layers.py": "import os\nclass Relu:\n    os._exit(0)\n",
-                                   "task2.py": REFERENCE_TASK2},
+                                   "task2.py": REFERENCE_TASK2, **REFERENCE_LIB},
                                   ("A1.relu.forward", "task2.cross_entropy"),
                                   {"A1.relu.forward": "error", "task2.cross_entropy": "passed"}),
     "worker_killed_mid_check": Case({"le4nn_adapter.py": (
@@ -170,7 +173,8 @@ CASES = {
         "    def forward(self, x, train=False):\n        return 2 * x\n"
         "LAYERS = {'relu': lambda p, c: Wrong()}\n")},
         ("A1.relu.forward",), {"A1.relu.forward": "failed"}),
-    "notebook_invalid_json": Case({"task1.ipynb": "{not json", "task2.py": REFERENCE_TASK2},
+    "notebook_invalid_json": Case({"task1.ipynb": "{not json", "task2.py": REFERENCE_TASK2,
+                                   **REFERENCE_LIB},
                                   (*TASK1, "task2.cross_entropy"),
                                   {**dict.fromkeys(TASK1, "error"),
                                    "task2.cross_entropy": "passed"}),
@@ -210,6 +214,7 @@ def test_attack_is_contained(name: str, tmp_path: Path) -> None:
     sub = tmp_path / name
     sub.mkdir()
     for fname, text in case.files.items():
+        (sub / fname).parent.mkdir(parents=True, exist_ok=True)
         (sub / fname).write_text(text)
     before, handed_in = fingerprint(), folder_state(sub)
     doc = grade(sub, tmp_path / "out", plan_path=plan_for(case.checks, tmp_path),
@@ -230,6 +235,7 @@ def test_a_class_of_every_attack_completes(tmp_path: Path) -> None:
     for name, case in cases.items():
         (root / name).mkdir(parents=True)
         for fname, text in case.files.items():
+            (root / name / fname).parent.mkdir(parents=True, exist_ok=True)
             (root / name / fname).write_text(text)
     checks = tuple(dict.fromkeys(c for case in cases.values() for c in case.checks))
     before = fingerprint()

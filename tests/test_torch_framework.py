@@ -15,7 +15,7 @@ import pytest
 from grader.checks.framework import distinct_sample, module_constant
 from grader.grade import grade
 from grader.i18n import catalogue, tr
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, SHIPPED, bundled
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.torch
 from reference.data import load_mnist  # noqa: E402
 from reference.torch_adapter import export  # noqa: E402
 
-REFERENCE = ROOT / "submissions" / "framework_reference"
+REFERENCE = bundled(SHIPPED / "framework_reference")
 BAD = EXAMPLES / "framework_bad"
 FRAMEWORK_PLAN = ROOT / "grader" / "plans" / "framework.toml"
 

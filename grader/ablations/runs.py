@@ -157,7 +157,8 @@ def train(task: RunTask, scratch: Path) -> RunResult:
     workspace = scratch / "workspace"
     if task.source.submission is None:
         workspace.mkdir()
-        box = Sandbox(workspace, task.data.directory, use_bwrap=False)
+        # The reference trainer is the grader's own code: its Python, no student sandbox.
+        box = Sandbox(workspace, task.data.directory, use_bwrap=False, policy=None)
         return box.run(["python", "-m", REFERENCE_RUNNER], line, LIMITS)
     submission.make_workspace(task.source.submission, workspace)
     box = Sandbox(workspace, task.data.directory, task.source.use_bwrap, tools_dir=task.tools)

@@ -30,6 +30,8 @@ from grader.batch.progress import EventLog, Progress
 from grader.batch.similarity_pass import SIMILARITY_FILE, class_similarity, write_similarity
 from grader.grade import grade, known_checks
 from grader.results import SCHEMA, ResultsError, read_results, write_json_atomic
+from grader.sandbox import bwrap_status
+from grader.sandbox.reduced import SandboxRefused
 from reference.data import DataError, load_mnist
 
 PARTIAL = ".partial"
@@ -149,8 +151,16 @@ def run_batch(
     quoted: list[Path] | None = None,
     similarity_threshold: float = 0.5,
     stream: TextIO = sys.stderr,
+    allow_reduced_isolation: bool = False,
 ) -> BatchSummary:
-    """Grade every submission of ``submissions_dir`` into ``out`` (see the module docstring)."""
+    """Grade every submission of ``submissions_dir`` into ``out`` (see the module docstring).
+
+    Raises SandboxRefused when bubblewrap is off or unavailable, unless
+    ``allow_reduced_isolation``: a class's code would run with reduced isolation.
+    """
+    works, why = bwrap_status()
+    if (use_bwrap is False or not works) and not allow_reduced_isolation:
+        raise SandboxRefused("disabled (--no-bwrap)" if use_bwrap is False else why)
     summary, start = BatchSummary(), time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     the_plan = plan.load(plan_path, known_checks)

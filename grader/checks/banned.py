@@ -1,7 +1,11 @@
 """Banned shortcuts in the numpy tasks: frameworks that would do the work for the student.
 
-Detected statically (import statements in every script and notebook of the submission)
-and at run time (the modules loaded once the worker has imported the student's classes).
+Detected statically (import statements in every script and notebook of the submission,
+for the report) and at run time: every student process — the task programs and every
+check worker — runs with the import guard (:mod:`grader.sandbox.inside.guard`), which
+blocks a banned module however it is asked for and records the file and line that asked;
+this check runs after all others and reads every record of the grading, plus the
+modules loaded once its own worker has imported all of the student's modules.
 """
 
 from __future__ import annotations
@@ -12,8 +16,7 @@ from typing import Any
 
 from grader.checks.api_common import exchange
 from grader.checks.base import Context, Verdict, check, failed, passed
-
-BANNED = ["torch", "tensorflow", "keras", "sklearn", "jax", "chainer", "mxnet", "theano"]
+from grader.sandbox.policy import BANNED
 
 
 def _trees(folder: Path):
@@ -55,8 +58,19 @@ def numpy_routines_used(folder: Path, routines: set[str]) -> dict[str, list[str]
     return found
 
 
-@check("code.banned_imports", program=None, modules=BANNED, numpy_routines=[],
-       reproduce="grep -rn 'import' *.py")
+def blocked_by_student(records: list[dict[str, Any]], banned: set[str]) -> list[str]:
+    """``file:line (module)`` of each guard record the student's own code asked for.
+
+    Records of an allowed library probing an optional dependency (``student`` false)
+    were blocked too but are not the student's doing.
+    """
+    places = {f"{r['file']}:{r['line']} ({r['module']})" for r in records
+              if r.get("student") and r.get("module") in banned}
+    return sorted(places)
+
+
+@check("code.banned_imports", program=None, modules=list(BANNED), numpy_routines=[],
+       reproduce="grep -rn 'import' *.py", last=True)
 def banned_imports(ctx: Context, settings: dict[str, Any]) -> Verdict:
     """Forbidden modules (static and run time) and numpy routines the plan forbids (static)."""
     banned = set(settings["modules"])
@@ -67,11 +81,16 @@ def banned_imports(ctx: Context, settings: dict[str, Any]) -> Verdict:
     ans = exchange(ctx, [{"op": "modules"}])
     loaded = sorted(set(ans.answers[0].get("modules", [])) & banned) if ans.complete and \
         ans.answers[0].get("ok") else []
-    details = {"static": static, "runtime": loaded, "banned": sorted(banned),
+    records = ctx.sandbox.blocked_imports()
+    blocked = blocked_by_student(records, banned)
+    details = {"static": static, "runtime": loaded, "blocked": blocked,
+               "guard_records": records[:50], "banned": sorted(banned),
                "numpy_routines": routines}
     if routines:
         where = ", ".join(f"{f} ({', '.join(m)})" for f, m in routines.items())
         return failed("banned.numpy_routine", details, where=where)
+    if blocked:
+        return failed("banned.blocked", details, where=", ".join(blocked[:5]))
     if static:
         where = ", ".join(f"{f} ({', '.join(m)})" for f, m in static.items())
         return failed("banned.static", details, where=where)

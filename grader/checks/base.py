@@ -54,7 +54,8 @@ class Check:
     """A registered check: its id (``task1.output_format``), the program it needs, defaults.
 
     ``program`` is None for checks of the Python API, which find out themselves whether
-    the submission has what they need.
+    the submission has what they need. ``last`` checks run after every other check (they
+    judge what the sandbox recorded during the others' runs).
     """
 
     id: str
@@ -62,6 +63,7 @@ class Check:
     fn: CheckFn
     defaults: dict[str, Any]
     reproduce: str
+    last: bool = False
 
     @property
     def task(self) -> str:
@@ -71,14 +73,14 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 
 
-def check(check_id: str, *, program: str | None, reproduce: str = "",
+def check(check_id: str, *, program: str | None, reproduce: str = "", last: bool = False,
           **defaults: Any) -> Callable[[CheckFn], CheckFn]:
     """Register ``fn`` as the check ``check_id``; keyword arguments are its plan settings."""
 
     def register(fn: CheckFn) -> CheckFn:
         if check_id in REGISTRY:
             raise ValueError(f"check {check_id!r} registered twice")
-        REGISTRY[check_id] = Check(check_id, program, fn, defaults, reproduce)
+        REGISTRY[check_id] = Check(check_id, program, fn, defaults, reproduce, last)
         return fn
 
     return register

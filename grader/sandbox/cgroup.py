@@ -57,17 +57,21 @@ class PidsCgroup:
         """Move the calling process in; called in the child between fork and exec."""
         os.write(self.fd, b"0")
 
-    def close(self) -> None:
-        """Kill whatever is still in the group, then remove it."""
-        os.close(self.fd)
+    def kill_all(self) -> None:
+        """Kill whatever is in the group (a daemon that left the session and the group)."""
         for _ in range(50):
             pids = self._pids()
             if not pids:
-                break
+                return
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.02)
+
+    def close(self) -> None:
+        """Kill whatever is still in the group, then remove it."""
+        os.close(self.fd)
+        self.kill_all()
         with contextlib.suppress(OSError):
             self.path.rmdir()
 

