@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -248,3 +251,171 @@ def test_a_class_of_every_attack_completes(tmp_path: Path) -> None:
         assert {c: got[c] for c in case.checks} == case.outcomes, name
         assert len(got) == len(checks), f"{name}: every check has a record"
     assert fingerprint() == before, "a grader file changed"
+
+
+# --- Isolation: forbidden libraries at run time, the answer key, disk, reduced isolation ----
+# (issue 15 points 2, 3, 5; issue 19 points 3, 5). Each case failed on the grader before:
+# scikit-learn and the reference library were importable by student code, /tmp was RAM
+# without bound, and without bubblewrap a program read the plan through /proc.
+
+ISOLATION_PLAN = """[plan]
+name = 'isolation'
+[seeds]
+sample = 1
+[limits]
+wall_s = 20
+cpu_s = 40
+memory_mb = 1024
+disk_mb = {disk_mb}
+[limits.api]
+wall_s = 20
+"""
+
+HIDDEN_SKLEARN = {
+    # Issue 15: the library reached by a computed name, the model passed on by pickle.
+    "task3.py": (
+        "import importlib, pickle\n"
+        "try:\n"
+        "    lm = importlib.import_module('sk' + 'learn.linear_model')\n"
+        "    model = lm.LogisticRegression()\n"
+        "except ImportError:\n"
+        "    model = None\n"
+        "for loss in (2.3, 1.2, 0.6):\n"
+        "    print(loss)\n"
+        "open('model.pkl', 'wb').write(b'csklearn.linear_model\\nLogisticRegression\\n)R.')\n"),
+    "task4.py": (
+        "import pickle\n"
+        "try:\n"
+        "    model = pickle.load(open('model.pkl', 'rb'))\n"
+        "except Exception:\n"
+        "    model = None\n"
+        "input()\n"
+        "print(0)\n"),
+    # The same, asked for lazily inside a layer method (only a check worker runs it).
+    "le4nn_adapter.py": (
+        "import numpy as np\n"
+        "class Relu:\n"
+        "    params, grads = {}, {}\n"
+        "    def forward(self, x, train=False):\n"
+        "        try:\n"
+        "            __import__('tor' + 'ch')\n"
+        "        except ImportError:\n"
+        "            pass\n"
+        "        return np.maximum(x, 0)\n"
+        "LAYERS = {'relu': lambda p, c: Relu()}\n"),
+}
+
+ANSWER_KEY = {"task1.py": (
+    "import importlib, sys\n"
+    "found = []\n"
+    "for name in ('reference', 'reference.tasks.task1', 'grader', 'mlxtend', 'sklearn',\n"
+    "             'pandas', 'scipy'):\n"
+    "    try:\n"
+    "        importlib.import_module(name)\n"
+    "        found.append(name)\n"
+    "    except ImportError:\n"
+    "        pass\n"
+    "sys.stdin.readline()\n"
+    "print('LEAK ' + ' '.join(found) if found else 7)\n")}
+
+FILLS_TMP = {"task1.py": (
+    "import sys\n"
+    "sys.stdin.readline()\n"
+    "with open('/tmp/fill.bin', 'wb') as f:\n"
+    "    for _ in range(2048):\n"
+    "        f.write(b'0' * (1 << 20))\n"
+    "print(7)\n")}
+
+FILLS_WORKSPACE = {"task1.py": (
+    "import sys\n"
+    "sys.stdin.readline()\n"
+    "for i in range(64):\n"
+    "    open(f'part{i}.bin', 'wb').write(b'0' * (8 << 20))\n"
+    "print(7)\n")}
+
+
+def grade_isolation(tmp_path: Path, files: dict[str, str], checks: tuple[str, ...],
+                    disk_mb: int = 512, use_bwrap: bool | None = None) -> dict:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    for fname, text in files.items():
+        (sub / fname).write_text(text)
+    plan = tmp_path / "plan.toml"
+    plan.write_text(ISOLATION_PLAN.format(disk_mb=disk_mb)
+                    + "".join(f'[checks."{c}"]\n' for c in checks))
+    return grade(sub, tmp_path / "out", plan_path=plan, use_bwrap=use_bwrap)
+
+
+def by_name(doc: dict) -> dict[str, dict]:
+    return {t["name"]: t for t in doc["tests"]}
+
+
+def test_a_hidden_forbidden_library_is_blocked_and_named(tmp_path: Path) -> None:
+    doc = grade_isolation(tmp_path, HIDDEN_SKLEARN, (
+        "task3.losses_per_epoch", "task4.output_format", "A1.relu.forward",
+        "code.banned_imports"))
+    tests = by_name(doc)
+    banned = tests["code.banned_imports"]
+    assert banned["extra_data"]["outcome"] == "failed"
+    blocked = banned["extra_data"]["details"]["blocked"]
+    assert blocked == ["le4nn_adapter.py:6 (torch)", "task3.py:3 (sklearn)",
+                       "task4.py:3 (sklearn)"]
+    assert "task3.py:3 (sklearn)" in banned["output"]
+    assert banned["extra_data"]["details"]["static"] == {}, "no import statement to see"
+    assert tests["A1.relu.forward"]["extra_data"]["outcome"] == "passed"
+
+
+def test_the_answer_key_is_not_importable(tmp_path: Path) -> None:
+    doc = grade_isolation(tmp_path, ANSWER_KEY, TASK1)
+    assert {t["name"]: t["extra_data"]["outcome"] for t in doc["tests"]} == \
+        dict.fromkeys(TASK1, "passed")
+    assert "LEAK" not in json.dumps(doc)
+
+
+@pytest.mark.skipif(not bwrap_status()[0], reason="the disk limit holds with bubblewrap")
+@pytest.mark.parametrize("files", [FILLS_TMP, FILLS_WORKSPACE], ids=["tmp", "workspace"])
+def test_filling_the_disk_stops_at_the_plans_limit(tmp_path: Path,
+                                                   files: dict[str, str]) -> None:
+    """Issue 19: /tmp reached 5.3 GB of host memory; the workspace had no total limit."""
+    doc = grade_isolation(tmp_path, files, ("task1.output_format",), disk_mb=64)
+    check = by_name(doc)["task1.output_format"]
+    assert check["extra_data"]["outcome"] in ("error", "failed")
+    assert "disk limit reached (64 MB" in check["output"]
+    assert doc["extra_data"]["sandbox"]["disk_limit"] == "workspace + /tmp"
+    assert doc["extra_data"]["duration_s"] < 60
+
+
+def test_reduced_isolation_hides_the_plan_behind_proc(tmp_path: Path) -> None:
+    """Issue 19: without bubblewrap a program read the plan via /proc/<parent>/cmdline+cwd."""
+    from grader.sandbox import reduced
+
+    if reduced.refusal() is not None:
+        pytest.skip(f"reduced isolation is refused here: {reduced.refusal()}")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "task1.py").write_text(
+        "import os, sys\n"
+        "sys.stdin.readline()\n"
+        "leak = ''\n"
+        "for pid in [os.getppid()] + [p for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "    try:\n"
+        "        argv = open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0')\n"
+        "        plan = argv[argv.index(b'--plan') + 1].decode()\n"
+        "        leak += open(os.path.join(f'/proc/{pid}/cwd', plan)).read()\n"
+        "    except (OSError, ValueError, IndexError):\n"
+        "        pass\n"
+        "print('LEAK ' + leak.replace(chr(10), ' ') if leak else 7)\n")
+    work = tmp_path / "cwd"
+    work.mkdir()
+    (work / "secret_plan.toml").write_text(
+        "# SECRET-PLAN-4242\n[plan]\nname = 'secret'\n[seeds]\nsample = 1\n"
+        '[checks."task1.output_format"]\n')
+    r = subprocess.run([sys.executable, "-m", "grader", "grade", str(sub), "--out",
+                        str(tmp_path / "out"), "--plan", "secret_plan.toml", "--no-bwrap"],
+                       cwd=work, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    assert "apt-get install bubblewrap" in r.stderr  # the warning says how to fix it
+    results = (tmp_path / "out" / "results.json").read_text(encoding="utf-8")
+    assert "SECRET-PLAN-4242" not in results and "LEAK" not in results
+    assert json.loads(results)["extra_data"]["sandbox"]["isolation"] == "reduced"

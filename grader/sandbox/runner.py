@@ -211,7 +211,7 @@ class Sandbox:
         if self.policy is None:
             return doc
         doc["student_python"] = {**self.env.describe(), "packages": sorted(self.policy.packages),
-                                 "cache": "per grader version (student_env.py)"}
+                                 "cache": str(student_env.cache_path(self.policy.packages))}
         doc["import_guard"] = list(self.guarded)
         if not self.isolated:
             doc["fence"] = reduced.fence().describe()
@@ -313,7 +313,9 @@ class Sandbox:
     def _bwrap_args(self, limits: Limits) -> list[str]:
         # The fresh /tmp comes first: mounts are applied in order, and the Python install
         # may itself live under /tmp.
-        return ["--unshare-all", "--die-with-parent", "--new-session",
+        # The boot is the namespace's init (--as-pid-1): a program cannot kill the process
+        # that writes its workspace back, and everything dies with it.
+        return ["--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
                 "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
                 "--proc", "/proc", "--dev", "/dev",
                 "--size", str(limits.disk_bytes), "--tmpfs", "/tmp", "--dir", WORKSPACE_MOUNT,

@@ -76,6 +76,11 @@ def resolve(packages: tuple[str, ...]) -> StudentEnv:
     return _resolve_cached(tuple(sorted(set(packages))))
 
 
+def cache_path(packages: tuple[str, ...]) -> Path:
+    """Where the description of the environment offering ``packages`` is cached."""
+    return _cache_file(_cache_key(tuple(sorted(set(packages)))))
+
+
 @lru_cache(maxsize=8)
 def _resolve_cached(packages: tuple[str, ...]) -> StudentEnv:
     key = _cache_key(packages)

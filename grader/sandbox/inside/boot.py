@@ -3,14 +3,14 @@
 :meth:`grader.sandbox.Sandbox.run` starts ``python -S -c <line> MODE TARGET ARGS…``,
 where the line puts the tools folder on ``sys.path`` and calls :func:`main`:
 
-1. the import guard (:mod:`.guard`) is armed, before any student code runs;
-2. ``exit``/``quit`` are defined (``-S`` skips the ``site`` module that defines them);
-3. with bubblewrap, the workspace is a fresh size-limited tmpfs (``/tmp`` is on it too):
+1. with bubblewrap, the workspace is a fresh size-limited tmpfs (``/tmp`` is on it too):
    the handed-over workspace (``$LE4NN_SYNC_FROM``, read-only) is copied in, the program
    runs in a child process, and once it has ended every other process of the sandbox
    is killed and what changed in the workspace is streamed to the grader over
    ``$LE4NN_SYNC_FD`` (:mod:`grader.sandbox.sync` writes it back, regular files only) —
    the program itself never holds that descriptor;
+2. the import guard (:mod:`.guard`) is armed, before any student code runs;
+3. ``exit``/``quit`` are defined (``-S`` skips the ``site`` module that defines them);
 4. the program runs as ``python TARGET ARGS…`` would run it (``MODE`` = ``program``:
    ``sys.argv``, ``sys.path[0]`` = its folder, ``__name__ == "__main__"``), or a module
    of the tools package runs as ``python -m`` would (``MODE`` = ``module``).
@@ -40,13 +40,15 @@ CHUNK = 1 << 20
 def main() -> None:
     tools = sys.path.pop(0)  # put first by the launching line; not the student's path
     mode, target, *args = sys.argv[1:]
+    sync = _take_sync()
+    if sync is not None:
+        _supervise(*sync)  # returns in the child only
+    # Armed here, in the process that runs student code only: the supervisor copies
+    # whatever the workspace holds, a folder named like a banned package included.
     guard.install_from_env()
     import site
 
     site.setquit()
-    sync = _take_sync()
-    if sync is not None:
-        _supervise(*sync)  # returns in the child only
     if mode == "module":
         _run_module(target, tools)
     else:
@@ -97,35 +99,43 @@ def _supervise(fd: int, source: str) -> None:
     if pid == 0:
         os.close(fd)
         return
-    _, status = os.waitpid(pid, 0)
+    # As the namespace's init this process gets no signal it does not handle: drop
+    # Python's SIGINT handler, so no program can interrupt it either.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    status = _reap_until(pid)
     _stop_everyone()
     with os.fdopen(fd, "wb") as out:
         send_changes(out, before, snapshot("."))
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
-        os._exit(128 + sig)
-    os._exit(os.waitstatus_to_exitcode(status))
+    # As a shell reports it (an init cannot kill itself with the same signal).
+    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status)
+             else os.waitstatus_to_exitcode(status))
+
+
+def _reap_until(pid: int) -> int:
+    """Reap every child (orphans come to init) until ``pid`` ends; its wait status."""
+    while True:
+        child, status = os.waitpid(-1, 0)
+        if child == pid:
+            return status
 
 
 def _stop_everyone() -> None:
-    # Only ever run inside bubblewrap's pid namespace (the grader sets SYNC only there):
-    # -1 then means every process of the sandbox but this one and its init.
-    import time
+    """Kill and reap every other process of the sandbox.
 
-    for _ in range(200):
+    Only ever run as the init of bubblewrap's pid namespace (the grader sets SYNC only
+    there): -1 then means every other process of the sandbox, and each of them is a
+    child of init by the time it is reaped.
+    """
+    for _ in range(3):  # a fork racing the first kill is caught by the next
         try:
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:
             return
         while True:
             try:
-                if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                    break
+                os.waitpid(-1, 0)
             except ChildProcessError:
                 break
-        time.sleep(0.005)
 
 
 def snapshot(root: str) -> dict[str, tuple]:
