@@ -48,6 +48,7 @@ def grade(
     started, t0 = datetime.now(UTC), time.perf_counter()
     sub = submission.load(submission_dir)
     the_plan = plan.load(plan_path, known_checks)
+    _require_programs(sub, the_plan.checks)
     dataset = load_mnist(data_dir)
     with tempfile.TemporaryDirectory(prefix="le4nn-grade-") as tmp:
         workspace, data, tools = (Path(tmp) / name for name in ("workspace", "data", "tools"))
@@ -75,6 +76,18 @@ def grade(
     write_json_atomic(out_dir / "results.json", doc)
     render_reports(doc, out_dir, lang)
     return doc
+
+
+def _require_programs(sub: submission.Submission, checks: dict[str, dict[str, Any]]) -> None:
+    """A plan that checks task programs needs at least one of them: grading a folder
+    without any would only report that everything is missing."""
+    wanted = sorted({REGISTRY[c].program for c in checks} - {None})
+    if wanted and not any(sub.program(task) for task in wanted):
+        names = ", ".join(f"{t}.py" for t in wanted)
+        raise submission.SubmissionError(
+            f"{sub.root}: none of the task programs this plan grades ({names}, or "
+            f"{wanted[0]}.ipynb …) is at the top of the folder — give the folder that "
+            "holds them")
 
 
 def run_checks(ctx: Context, checks: dict[str, dict[str, Any]], problems: dict[str, str],

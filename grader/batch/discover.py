@@ -24,6 +24,8 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, Ru
                ValueError, OSError)
 # A student id names a staging folder: one path component of at most NAME_MAX bytes.
 MAX_ID_BYTES = 255
+# Submissions handed in as one file rather than a folder.
+STAGED_SUFFIXES = (".zip", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -61,15 +63,19 @@ def discover(root: Path, staging: Path) -> list[Entry]:
         student = ids.get(path.name, path.stem if path.is_file() else path.name)
         if path.is_dir() and not path.is_symlink():
             entries.append(Entry(student, path, path))
-        elif path.suffix == ".zip":
-            entries.append(_stage_zip(student, path, _staging_folder(staging, student, used)))
-        elif path.suffix == ".ipynb":
-            folder = _staging_folder(staging, student, used)
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            shutil.copyfile(path, folder / path.name)
-            entries.append(Entry(student, path, folder))
+        elif path.suffix in STAGED_SUFFIXES:
+            entries.append(stage_file(student, path, _staging_folder(staging, student, used)))
     return sorted(entries, key=lambda e: e.student_id)
+
+
+def stage_file(student: str, path: Path, folder: Path) -> Entry:
+    """A zip or a notebook handed in as one file, made a folder to grade in ``folder``."""
+    if path.suffix == ".zip":
+        return _stage_zip(student, path, folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copyfile(path, folder / path.name)
+    return Entry(student, path, folder)
 
 
 def _staging_folder(staging: Path, student: str, used: set[str]) -> Path:
