@@ -10,6 +10,11 @@ stretch of ``w + k − 1`` tokens that two submissions share yields a shared fin
 Because ``k ≥ w`` by default, the k-grams picked inside a copied stretch overlap, so their
 source lines merge into one contiguous region.
 
+Files are read through :mod:`grader.safe_files` (no link followed, no pipe opened, bounded
+walks). Compiled files (``.pyc`` …) are not compared: a module handed in only compiled is
+listed in ``skipped``, and the student's own report flags it (``code.banned_imports``
+"unverified", see :mod:`grader.submission`), since it was not run either.
+
 Reports are compared as sets of character n-grams after NFKC normalisation with spaces and
 punctuation removed (Japanese has no word boundaries); n-grams of the quoted course text
 are removed first, so quoting the same task statement is not a match.

@@ -100,6 +100,9 @@ def load(path: Path) -> Submission:
     root = root.resolve()  # the folder the user named, even through a link; nothing below it
     tree = safe_files.walk(root, max_depth=MAX_DEPTH, max_entries=MAX_ENTRIES,
                            skip_dirs=SKIPPED_DIRS - {"__pycache__"})
+    if tree.skipped[:1] and tree.skipped[0][0] == ".":  # the folder itself cannot be listed
+        raise SubmissionError(f"{root}: cannot be read ({tree.skipped[0][1]}) — check the "
+                              "folder's permissions")
     if tree.too_deep:
         raise SubmissionError(f"{root}: folders nested more than {MAX_DEPTH} levels deep — "
                               "hand in a flat folder of your source files")

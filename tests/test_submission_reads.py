@@ -227,3 +227,15 @@ def test_an_unstaged_source_is_hashed_without_following_it(tmp_path: Path) -> No
     assert len(set(hashes.values())) == 3
     (tmp_path / "bad.zip").write_bytes(b"not a zip either")
     assert _source_hash(Entry("bad", tmp_path / "bad.zip", None, "why")) != hashes["bad.zip"]
+
+
+def test_a_folder_the_grader_cannot_list_cannot_be_graded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "task1.py").write_text("")
+
+    def denied(root: Path, parts: list[str]) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(safe_files, "_open_dir", denied)  # root bypasses real permissions
+    with pytest.raises(SubmissionError, match=r"cannot be read \(Permission denied\)"):
+        load(tmp_path)
