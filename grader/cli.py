@@ -154,6 +154,11 @@ def _batch(args: argparse.Namespace) -> int:
                   seconds=f"{summary.seconds:.0f}"))
     for student, error in summary.failed.items():
         print(f"  {student}: {error}", file=sys.stderr)
+    if summary.not_graded:
+        print(i18n.tr("cli.batch_not_graded", args.lang, count=len(summary.not_graded)),
+              file=sys.stderr)
+        for student, reason in summary.not_graded.items():
+            print(f"  {student}: {reason}", file=sys.stderr)
     return _class_report(args)
 
 

@@ -51,17 +51,20 @@ def grade(
     _require_programs(sub, the_plan.checks)
     dataset = load_mnist(data_dir)
     with tempfile.TemporaryDirectory(prefix="le4nn-grade-") as tmp:
-        workspace, data, tools = (Path(tmp) / name for name in ("workspace", "data", "tools"))
-        problems = submission.make_workspace(sub, workspace)
+        workspace, snapshot, data, tools = (
+            Path(tmp) / name for name in ("workspace", "snapshot", "data", "tools"))
+        # The snapshot is what checks read after the programs ran; no program sees it.
+        problems = submission.make_workspace(sub, workspace, snapshot)
         handed = handout.prepare(dataset, data, the_plan.seeds.get("handout", 0))
         install_tools(tools)
         sandbox = Sandbox(workspace, data, use_bwrap, tools_dir=tools)
-        ctx = Context(sub, sandbox, handed, the_plan, jobs)
+        ctx = Context(sub, sandbox, handed, the_plan, jobs, snapshot=snapshot)
         results = run_checks(ctx, the_plan.checks, problems, progress)
     run = GradeRun(
         grader_version=__version__,
         submission={"path": str(sub.root), "student_id": sub.student_id, "sha256": sub.sha256,
-                    "programs": {t: p.name for t, p in sub.programs.items()}},
+                    "programs": {t: p.name for t, p in sub.programs.items()},
+                    "left_out": [lo.to_dict() for lo in sub.left_out]},
         plan=the_plan.describe(),
         data={"source": dataset.source, "n_train": dataset.n_train, "n_test": dataset.n_test,
               "handout_test_size": handed.n_test},
@@ -90,7 +93,7 @@ def _require_programs(sub: submission.Submission, checks: dict[str, dict[str, An
             "holds them")
 
 
-def run_checks(ctx: Context, checks: dict[str, dict[str, Any]], problems: dict[str, str],
+def run_checks(ctx: Context, checks: dict[str, dict[str, Any]], problems: dict[str, Message],
                progress: Progress | None) -> list[CheckResult]:
     """Run every check of the plan; the results come back in plan order.
 
@@ -118,15 +121,14 @@ def run_checks(ctx: Context, checks: dict[str, dict[str, Any]], problems: dict[s
 
 
 def run_check(ctx: Context, chk: Check, settings: dict[str, Any],
-              problems: dict[str, str]) -> CheckResult:
+              problems: dict[str, Message]) -> CheckResult:
     """Run one check and always return its record, whatever the student code does."""
     start = time.perf_counter()
     if chk.program is not None and ctx.submission.program(chk.program) is None:
         verdict = Verdict("not_attempted", Message("check.not_attempted",
                           {"program": f"{chk.program}.py"}))
     elif chk.program is not None and chk.program in problems:
-        verdict = Verdict("error", Message("check.notebook_invalid",
-                          {"reason": problems[chk.program]}))
+        verdict = Verdict("error", problems[chk.program])
     else:
         try:
             verdict = chk.fn(ctx, settings)

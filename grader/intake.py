@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from grader.batch.discover import STAGED_SUFFIXES, stage_file
+from grader.batch.discover import SUBMISSION_SUFFIXES, stage_file
 from grader.submission import SubmissionError
 
 
 def is_single_file(path: Path) -> bool:
-    return path.suffix in STAGED_SUFFIXES and path.is_file()
+    return path.suffix in SUBMISSION_SUFFIXES and path.is_file()
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from grader.handout import Handout
@@ -88,9 +89,12 @@ class Context:
     """What checks share while grading one submission: the sandbox, data, plan, run cache."""
 
     def __init__(self, submission: Submission, sandbox: Sandbox, handout: Handout, plan: Plan,
-                 jobs: int = 2) -> None:
+                 jobs: int = 2, snapshot: Path | None = None) -> None:
         self.submission, self.sandbox, self.handout, self.plan = (
             submission, sandbox, handout, plan)
+        # The submission's code and report as copied before any program ran (see
+        # grader.submission.make_workspace); without one, the handed-in folder itself.
+        self.snapshot = snapshot if snapshot is not None else submission.root
         self.jobs = max(1, jobs)
         self._cache: dict[Any, Any] = {}
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ from typing import Any
 from grader.checks.base import Context, Verdict, check, failed, passed
 from grader.checks.parse import all_finite, numbers_per_line, shorten, single_number
 from grader.results import Message
+from grader.safe_files import walk
 from grader.sandbox import RunResult
 from grader.stats import trend_slope
 
@@ -61,12 +62,14 @@ def task3_run(ctx: Context) -> Task3Run:
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    stamps = {}
-    for path in root.rglob("*"):
-        if path.is_file() and not path.is_symlink() and path.suffix not in _NOT_ARTEFACTS:
-            st = path.stat()
-            stamps[path.relative_to(root).as_posix()] = (st.st_size, st.st_mtime_ns)
-    return stamps
+    """(size, mtime) of every regular file of the workspace, by relative path.
+
+    Walked through :mod:`grader.safe_files`: a link is not followed (not even to stat
+    it), a pipe is listed by the walk but never opened, and the walk is bounded.
+    """
+    tree = walk(root)
+    return {rel.as_posix(): (tree.stats[rel].st_size, tree.stats[rel].st_mtime_ns)
+            for rel in tree.files if rel.suffix not in _NOT_ARTEFACTS}
 
 
 @check("task3.losses_per_epoch", program="task3", reproduce="python task3.py")

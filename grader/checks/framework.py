@@ -37,6 +37,7 @@ import numpy as np
 from grader.api_client import Answers, ask
 from grader.checks.base import Context, Verdict, check, failed, passed
 from grader.results import Message
+from grader.safe_files import UnsafeFile, read_path
 from grader.stats import wilson_interval
 from reference.data import Dataset, read_mnist_dir
 
@@ -86,8 +87,8 @@ def module_constant(path: Path, name: str) -> Any:
     Parsed, not run: the grader never executes submitted code in its own process.
     """
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except SyntaxError:
+        tree = ast.parse(read_path(path).decode("utf-8", errors="replace"))
+    except (UnsafeFile, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else \
@@ -102,7 +103,7 @@ def module_constant(path: Path, name: str) -> Any:
 
 def _precondition(ctx: Context, task: Task) -> Verdict | None:
     """Why the task cannot be checked at all (absent, no torch), else None."""
-    if not (ctx.submission.root / f"{task.module}.py").is_file():
+    if Path(f"{task.module}.py") not in ctx.submission.files:  # regular files only
         return Verdict("not_attempted", Message("framework.not_attempted", {
             "task": task.name, "module": f"{task.module}.py"}))
     if importlib.util.find_spec("torch") is None:
