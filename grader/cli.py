@@ -151,7 +151,7 @@ def _batch(args: argparse.Namespace) -> int:
         return 3
     print(i18n.tr("cli.batch_done", args.lang, graded=len(summary.graded),
                   skipped=len(summary.skipped), failed=len(summary.failed),
-                  seconds=f"{summary.seconds:.0f}"))
+                  not_graded=len(summary.not_graded), seconds=f"{summary.seconds:.0f}"))
     for student, error in summary.failed.items():
         print(f"  {student}: {error}", file=sys.stderr)
     if summary.not_graded:

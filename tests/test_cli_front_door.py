@@ -163,3 +163,21 @@ def test_report_in_another_language_keeps_the_graded_one(tmp_path: Path) -> None
     # The graded language again: re-rendered in place, nothing new beside it.
     assert grader("report", str(out), "--lang", "ja").returncode == 0
     assert not (out / "ja").exists()
+
+
+@pytest.mark.slow
+def test_a_batch_counts_a_zip_it_cannot_unpack_as_not_graded(tmp_path: Path) -> None:
+    klass = tmp_path / "class"
+    (klass / "s0001").mkdir(parents=True)
+    (klass / "s0001" / "task1.py").write_text(TASK1)
+    (klass / "s0002.zip").write_bytes(b"PK\x03\x04 this is not a zip archive")
+    out = tmp_path / "out"
+    r = grader("batch", str(klass), "--out", str(out), "--plan", str(_task1_plan(tmp_path)),
+               "--jobs", "1", "--lang", "en")
+    assert r.returncode == 0, r.stderr
+    assert "Graded 1" in r.stdout and "not graded 1" in r.stdout, r.stdout
+    assert "s0002: s0002.zip: cannot be unpacked" in r.stderr
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "end" and events[-1]["not_graded"] == 1
+    report = (out / "_class_report" / "class_report.md").read_text(encoding="utf-8")
+    assert "s0002" in report and "cannot be unpacked" in report
