@@ -122,7 +122,7 @@ def _grade(args: argparse.Namespace) -> int:
     with submission_folder(given) as folder:
         doc = grade(folder, out, plan_path=args.plan, data_dir=args.data_dir,
                     lang=args.lang, jobs=args.jobs, use_bwrap=False if args.no_bwrap else None,
-                    progress=_print_progress)
+                    progress=_print_progress, require_programs=True)
     print(format_score_table(doc, args.lang, color=sys.stdout.isatty()))
     if doc["extra_data"]["sandbox"]["isolation"] == "reduced":
         print(i18n.tr("cli.reduced_isolation", args.lang,

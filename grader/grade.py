@@ -39,8 +39,13 @@ def grade(
     jobs: int = 2,
     use_bwrap: bool | None = None,
     progress: Progress | None = None,
+    require_programs: bool = False,
 ) -> dict[str, Any]:
     """Grade ``submission_dir`` and write results.json, report.md and report.html to ``out_dir``.
+
+    ``require_programs`` refuses a folder without any of the plan's task programs: a user
+    at the command line gave the wrong folder, while in a batch such a student still gets
+    a report that says what is missing.
 
     Raises SubmissionError, PlanError or DataError (one-line messages) when grading
     cannot start; once it has started every check yields a record.
@@ -48,7 +53,8 @@ def grade(
     started, t0 = datetime.now(UTC), time.perf_counter()
     sub = submission.load(submission_dir)
     the_plan = plan.load(plan_path, known_checks)
-    _require_programs(sub, the_plan.checks)
+    if require_programs:
+        _require_programs(sub, the_plan.checks)
     dataset = load_mnist(data_dir)
     with tempfile.TemporaryDirectory(prefix="le4nn-grade-") as tmp:
         workspace, snapshot, data, tools = (
