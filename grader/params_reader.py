@@ -40,7 +40,7 @@ MAX_ARRAYS = 256
 MAX_FILES = 64
 _NUMERIC_KINDS = "fiu"
 _NPY_MAGIC = b"\x93NUMPY"
-_ZIP_MAGIC = b"PK\x03\x04"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a member first, or an empty archive
 _PICKLE_SUFFIXES = {".pkl", ".pickle", ".p", ".pck", ".pk", ".dat", ".bin"}
 
 
@@ -145,7 +145,7 @@ def _npz(raw: bytes, budget: int) -> dict[str, Any]:
 
 def _parse(path: str, raw: bytes, budget: int) -> Any:
     """The object a file holds, told by its first bytes (or a pickle file name)."""
-    if raw.startswith(_ZIP_MAGIC):
+    if raw.startswith(_ZIP_MAGICS):
         return _npz(raw, budget)
     if raw.startswith(_NPY_MAGIC):
         return _npy(raw)
