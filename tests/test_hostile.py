@@ -594,3 +594,124 @@ def test_a_batch_with_poisoned_submissions_grades_all_the_others(tmp_path: Path)
 
 def events(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+
+# --- Memorisation resistance (issue 15): hostile parameter files -------------------------
+# The grader reads the files task 3 wrote to rebuild its network (grader/params_reader.py):
+# nothing in them may run code, make it follow a link, block, or allocate at the file's word.
+
+import pickle  # noqa: E402
+import time  # noqa: E402
+import zipfile  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from grader.params_reader import MAX_BYTES, read_arrays  # noqa: E402
+
+
+class _RunsCode:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _problem(tmp_path: Path, name: str) -> str | None:
+    found = read_arrays(tmp_path, [name])
+    assert not found.arrays
+    return found.files[0].problem
+
+
+def test_a_pickle_that_runs_code_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    (tmp_path / "params.pkl").write_bytes(pickle.dumps({"W1": _RunsCode(marker)}))
+    problem = _problem(tmp_path, "params.pkl")
+    assert "system" in problem and "only numpy arrays" in problem
+    assert not marker.exists()
+
+
+def test_a_pickled_class_instance_is_refused_not_built(tmp_path: Path) -> None:
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(Case({}, (), {})))
+    assert "tests.test_hostile.Case" in _problem(tmp_path, "model.pkl")
+
+
+def test_an_object_npy_runs_no_code_either(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    np.save(tmp_path / "p.npy", np.array([_RunsCode(marker), 1], dtype=object),
+            allow_pickle=True)
+    assert "system" in _problem(tmp_path, "p.npy") and not marker.exists()
+
+
+def test_parameter_links_and_pipes_are_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    np.savez(outside / "real.npz", W1=np.zeros((784, 3)))
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "params.npz").symlink_to(outside / "real.npz")
+    os.mkfifo(ws / "fifo.npz")
+    found = read_arrays(ws, ["params.npz", "fifo.npz"])
+    assert not found.arrays
+    assert "symbolic link" in found.files[1].problem  # parameter-suffix files sort by name
+    assert "pipe" in found.files[0].problem
+
+
+def test_an_npy_header_claiming_a_huge_array_is_refused_at_once(tmp_path: Path) -> None:
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000, 1000), }"
+    raw = b"\x93NUMPY\x01\x00" + len(header.ljust(117) + "\n").to_bytes(2, "little") + \
+        (header.ljust(117) + "\n").encode() + b"\0" * 64
+    (tmp_path / "W.npy").write_bytes(raw)
+    assert "but 64 bytes follow" in _problem(tmp_path, "W.npy")
+
+
+def test_an_npz_that_decompresses_beyond_the_budget_is_refused(tmp_path: Path) -> None:
+    header = f"{{'descr': '|u1', 'fortran_order': False, 'shape': ({MAX_BYTES + 1},), }}"
+    header = header.ljust(117) + "\n"
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as z, \
+            z.open("W.npy", "w", force_zip64=True) as f:
+        f.write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode())
+        for _ in range((MAX_BYTES >> 20) + 1):
+            f.write(bytes(1 << 20))
+    assert (tmp_path / "bomb.npz").stat().st_size < 1 << 20
+    assert "decompresses to more than" in _problem(tmp_path, "bomb.npz")
+
+
+def test_a_memo_index_bomb_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "p.pkl").write_bytes(b"\x80\x04N" + b"r" + (2**31).to_bytes(4, "little") + b".")
+    assert "memo index" in _problem(tmp_path, "p.pkl")
+
+
+def test_shared_cyclic_and_deep_structures_are_walked_once(tmp_path: Path) -> None:
+    layer: list = [np.ones((784, 5))]
+    for _ in range(40):  # 10**40 paths to the one array, a few hundred bytes pickled
+        layer = [layer] * 10
+    cycle: list = []
+    cycle.append(cycle)
+    (tmp_path / "shared.pkl").write_bytes(pickle.dumps({"a": layer, "c": cycle}))
+    deep = b"\x80\x04" + b"]" * 200_000 + b"a" * 199_999 + b"."
+    (tmp_path / "deep.pkl").write_bytes(deep)
+    start = time.perf_counter()
+    found = read_arrays(tmp_path, ["shared.pkl", "deep.pkl"])
+    assert [a.shape for a in found.arrays] == [(784, 5)]
+    assert time.perf_counter() - start < 30  # generous: only a runaway walk takes longer
+
+
+def test_a_task3_that_saves_a_code_pickle_is_unverified_and_runs_nothing(
+        tmp_path: Path) -> None:
+    """Graded end to end: task 4 answers; the grader unpickles nothing it could run."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    marker = tmp_path / "ran_in_grader"
+    (sub / "task3.py").write_text(
+        "import os, pickle\n"
+        "class P:\n"
+        f"    def __reduce__(self):\n        return (os.system, ('touch {marker}',))\n"
+        "print(2.3)\nprint(1.1)\n"
+        "pickle.dump({'W1': P()}, open('params.pkl', 'wb'))\n"
+        "os.symlink('/etc/passwd', 'params.npz')\n")
+    (sub / "task4.py").write_text("input()\nprint(3)\n")
+    doc = grade(sub, tmp_path / "out", plan_path=plan_for(("task4.consistency",), tmp_path))
+    (result,) = doc["tests"]
+    assert result["extra_data"]["outcome"] == "unverified"
+    assert result["output"].startswith("確認できませんでした")
+    assert not marker.exists()

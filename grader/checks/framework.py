@@ -217,10 +217,12 @@ def distinct_sample(images: np.ndarray, size: int, rng: np.random.Generator) -> 
 
     The handed-out test set repeats the embedded 1,000 test images ten times; counting a
     repeated image twice would make the confidence bound claim more than was measured.
+    Handed images are perturbed copies, so callers pass ``Handout.origin`` (which real
+    image each one was made from) rather than the pixels.
 
     Parameters
     ----------
-    images : ndarray, shape (N, H, W)
+    images : ndarray, shape (N, ...) — items that are equal when they are the same image
     """
     order = rng.permutation(len(images))
     _, first = np.unique(images[order].reshape(len(order), -1), axis=0, return_index=True)
@@ -229,7 +231,7 @@ def distinct_sample(images: np.ndarray, size: int, rng: np.random.Generator) -> 
 
 def b1_ids(ctx: Context, sample: int) -> np.ndarray:
     """The hidden test images B1 is judged on: ``sample`` distinct ones, seeded by the plan."""
-    return distinct_sample(ctx.handout.test_images, sample, case_rng(ctx, "B1"))
+    return distinct_sample(ctx.handout.origin, sample, case_rng(ctx, "B1"))
 
 
 def b1_session(ctx: Context, sample: int) -> Session | Verdict:
@@ -358,7 +360,7 @@ def hidden_dataset(ctx: Context) -> Dataset:
     """The training images handed out and the distinct hidden test images with labels."""
     handed = read_mnist_dir(ctx.handout.directory)
     # Every distinct image once, in handout order (the generator only picks which copy).
-    ids = np.sort(distinct_sample(ctx.handout.test_images, len(ctx.handout.test_images),
+    ids = np.sort(distinct_sample(ctx.handout.origin, ctx.handout.n_test,
                                   np.random.default_rng(0)))
     return Dataset(handed.train_images, handed.train_labels, ctx.handout.test_images[ids],
                    ctx.handout.test_labels[ids], source="hidden test set")
