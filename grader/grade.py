@@ -19,7 +19,8 @@ from grader.report import render_reports
 from grader.results import CheckResult, GradeRun, Message, to_json_dict, write_json_atomic
 from grader.sandbox import Sandbox
 from grader.sandbox.tools import install_tools
-from reference.data import load_mnist
+from grader.scoring import excluded_reason
+from reference.data import Dataset, load_mnist
 
 Progress = Callable[[int, int, CheckResult], None]
 
@@ -55,15 +56,15 @@ def grade(
         handed = handout.prepare(dataset, data, the_plan.seeds.get("handout", 0))
         install_tools(tools)
         sandbox = Sandbox(workspace, data, use_bwrap, tools_dir=tools)
-        ctx = Context(sub, sandbox, handed, the_plan, jobs)
+        data_info = describe_data(dataset, handed.n_test)
+        ctx = Context(sub, sandbox, handed, the_plan, jobs, data_info, data_dir)
         results = run_checks(ctx, the_plan.checks, problems, progress)
     run = GradeRun(
         grader_version=__version__,
         submission={"path": str(sub.root), "student_id": sub.student_id, "sha256": sub.sha256,
                     "programs": {t: p.name for t, p in sub.programs.items()}},
         plan=the_plan.describe(),
-        data={"source": dataset.source, "n_train": dataset.n_train, "n_test": dataset.n_test,
-              "handout_test_size": handed.n_test},
+        data=data_info,
         sandbox={"kind": sandbox.kind, "isolation": "full" if sandbox.isolated else "reduced",
                  "reason": sandbox.reason},
         seeds=dict(the_plan.seeds),
@@ -71,10 +72,19 @@ def grade(
         duration_s=round(time.perf_counter() - t0, 3),
         lang=lang,
     )
-    doc = to_json_dict(run, results, render=lambda m: i18n.render(m, lang))
+    doc = to_json_dict(run, results, render=lambda m: i18n.render(m, lang),
+                       counting=the_plan.counting)
     write_json_atomic(out_dir / "results.json", doc)
     render_reports(doc, out_dir, lang)
     return doc
+
+
+def describe_data(dataset: Dataset, handout_test_size: int) -> dict[str, Any]:
+    """What results.json records about the data: where from, which kind, how large."""
+    # load_mnist names its embedded subset so; any other source is a folder of IDX files.
+    kind = "embedded" if dataset.source.startswith("embedded") else "idx"
+    return {"source": dataset.source, "kind": kind, "n_train": dataset.n_train,
+            "n_test": dataset.n_test, "handout_test_size": handout_test_size}
 
 
 def run_checks(ctx: Context, checks: dict[str, dict[str, Any]], problems: dict[str, str],
@@ -122,10 +132,14 @@ def run_check(ctx: Context, chk: Check, settings: dict[str, Any],
                               {"error": f"{type(e).__name__}: {e}"}),
                               {"traceback": traceback.format_exc(limit=5)})
             print(f"internal error in {chk.id}: {type(e).__name__}: {e}", file=sys.stderr)
-    weight = float(settings["weight"])
+    excluded = excluded_reason(chk.id, chk.program is not None, verdict.outcome,
+                               ctx.plan.counting)
+    # A check left out of the maximum is worth nothing either way: 0 / 0.
+    weight = 0.0 if excluded else float(settings["weight"])
     return CheckResult(
         id=chk.id, task=chk.task, outcome=verdict.outcome,
         score=weight * verdict.score_fraction, max_score=weight, message=verdict.message,
-        details=verdict.details, seconds=time.perf_counter() - start, reproduce=chk.reproduce,
-        visibility=settings["visibility"],
+        details=verdict.details, seconds=time.perf_counter() - start,
+        reproduce=chk.reproduce if verdict.reproduce is None else verdict.reproduce,
+        visibility=settings["visibility"], excluded=excluded,
     )
