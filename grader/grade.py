@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import threading
@@ -21,6 +22,7 @@ from grader.sandbox import Sandbox
 from grader.sandbox.tools import install_tools
 from grader.scoring import excluded_reason
 from reference.data import Dataset, load_mnist
+from reference.data.mnist import ENV_VAR as MNIST_ENV
 
 Progress = Callable[[int, int, CheckResult], None]
 
@@ -57,7 +59,7 @@ def grade(
         install_tools(tools)
         sandbox = Sandbox(workspace, data, use_bwrap, tools_dir=tools)
         data_info = describe_data(dataset, handed.n_test)
-        ctx = Context(sub, sandbox, handed, the_plan, jobs, data_info, data_dir)
+        ctx = Context(sub, sandbox, handed, the_plan, jobs, data_info, data_folder(data_dir))
         results = run_checks(ctx, the_plan.checks, problems, progress)
     run = GradeRun(
         grader_version=__version__,
@@ -77,6 +79,15 @@ def grade(
     write_json_atomic(out_dir / "results.json", doc)
     render_reports(doc, out_dir, lang)
     return doc
+
+
+def data_folder(data_dir: Path | None) -> Path | None:
+    """The MNIST folder grading read: ``--data-dir``, else ``$MNIST_DIR``, else None
+    (the embedded subset), as :func:`reference.data.load_mnist` chooses it."""
+    if data_dir is not None:
+        return Path(data_dir)
+    env = os.environ.get(MNIST_ENV, "")
+    return Path(env).expanduser() if env else None
 
 
 def describe_data(dataset: Dataset, handout_test_size: int) -> dict[str, Any]:

@@ -119,8 +119,8 @@ class PartScore:
 
     ``raw_score`` / ``raw_max`` are the sums of its checks' points; ``score`` /
     ``max_score`` the same scaled to the plan's points for the part. ``attempted`` is
-    false when every check of the part was not attempted; ``excluded`` lists the checks
-    left out of the maximum.
+    false when every check of the part was not attempted; ``checks`` counts those that
+    count in its maximum, ``excluded`` lists the checks left out of it.
     """
 
     id: str
@@ -159,7 +159,8 @@ def _part(part: str, checks: list[Scored], counted: bool, points: float | None) 
     return PartScore(
         id=part, score=round(score, 6), max_score=round(max_score, 6),
         raw_score=round(raw_score, 6), raw_max=round(raw_max, 6), counted=counted,
-        attempted=any(c.outcome != "not_attempted" for c in checks), checks=len(checks),
+        attempted=any(c.outcome != "not_attempted" for c in checks),
+        checks=sum(not c.excluded for c in checks),
         passed=sum(c.outcome == "passed" for c in checks),
         excluded=[c.id for c in checks if c.excluded],
     )

@@ -32,7 +32,7 @@ from grader.report.view import (
     percent,
     text_row,
 )
-from grader.results import OUTCOMES, CheckResult, Message, parts_from_json
+from grader.results import OUTCOMES, SCORED_AS_PASSED, CheckResult, Message, parts_from_json
 from grader.scoring import part_of
 
 MAX_FACT_CHARS = 120
@@ -142,7 +142,7 @@ def build_view(doc: dict[str, Any], figures: list[Figure], lang: str) -> ReportV
         # Report order: later tasks build on earlier ones (task 4 loads task 3's parameters).
         # A part not attempted has nothing here: its checks are all "not attempted".
         fix_first=[row for task in tasks for row in task.checks if row.needs_fixing],
-        missing=missing_note(checks, lang),
+        missing=missing_note(checks, parts, lang),
         tasks=tasks,
         figures=unplaced,
         footer=tr("report.footer", lang, version=run["grader_version"]),
@@ -209,8 +209,9 @@ def _counts(checks: list[CheckResult], lang: str) -> Table:
 
 
 def _verdict(checks: list[CheckResult], public: bool, lang: str) -> str:
-    """How many of the checks that judge the work passed (see :func:`parts.judged`)."""
-    passed = sum(c.passed for c in checks)
+    """How many of the checks that judge the work passed (see :func:`parts.judged`);
+    an unverified check is scored as passed, and counted so here too."""
+    passed = sum(c.outcome in SCORED_AS_PASSED for c in checks)
     if passed < len(checks) or not checks:
         key = "report.verdict.partial"
     else:

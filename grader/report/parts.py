@@ -83,13 +83,15 @@ def summary_notes(checks: Sequence[CheckResult], lang: str) -> list[str]:
     return notes
 
 
-def missing_note(checks: Sequence[CheckResult], lang: str) -> Fact | None:
-    """What of the required part was not handed in or could not be run, or None.
+def missing_note(checks: Sequence[CheckResult], parts: Sequence[PartScore],
+                 lang: str) -> Fact | None:
+    """What of the counted parts was not handed in or could not be run, or None.
 
-    Only the required part: an optional task that was not attempted is no mistake, and a
-    check left out of the maximum is said in the summary instead.
+    Only the parts the total counts: an optional task that was not attempted is no
+    mistake, and a check left out of the maximum is said in the summary instead.
     """
-    absent = [c for c in checks if c.part == REQUIRED and c.outcome == "not_attempted"
+    counted = {p.id for p in parts if p.counted}
+    absent = [c for c in checks if c.part in counted and c.outcome == "not_attempted"
               and not c.excluded]
     if not absent:
         return None
