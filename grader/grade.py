@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import threading
@@ -19,7 +20,9 @@ from grader.report import render_reports
 from grader.results import CheckResult, GradeRun, Message, to_json_dict, write_json_atomic
 from grader.sandbox import Sandbox
 from grader.sandbox.tools import install_tools
-from reference.data import load_mnist
+from grader.scoring import excluded_reason
+from reference.data import Dataset, load_mnist
+from reference.data.mnist import ENV_VAR as MNIST_ENV
 
 Progress = Callable[[int, int, CheckResult], None]
 
@@ -64,7 +67,9 @@ def grade(
         handed = handout.prepare(dataset, data, the_plan.seeds.get("handout", 0))
         install_tools(tools)
         sandbox = Sandbox(workspace, data, use_bwrap, tools_dir=tools)
-        ctx = Context(sub, sandbox, handed, the_plan, jobs, snapshot=snapshot)
+        data_info = describe_data(dataset, handed.n_test)
+        ctx = Context(sub, sandbox, handed, the_plan, jobs, snapshot=snapshot, data=data_info,
+                      data_dir=data_folder(data_dir))
         results = run_checks(ctx, the_plan.checks, problems, progress)
     run = GradeRun(
         grader_version=__version__,
@@ -72,8 +77,7 @@ def grade(
                     "programs": {t: p.name for t, p in sub.programs.items()},
                     "left_out": [lo.to_dict() for lo in sub.left_out]},
         plan=the_plan.describe(),
-        data={"source": dataset.source, "n_train": dataset.n_train, "n_test": dataset.n_test,
-              "handout_test_size": handed.n_test},
+        data=data_info,
         sandbox={"kind": sandbox.kind, "isolation": "full" if sandbox.isolated else "reduced",
                  "reason": sandbox.reason},
         seeds=dict(the_plan.seeds),
@@ -81,7 +85,8 @@ def grade(
         duration_s=round(time.perf_counter() - t0, 3),
         lang=lang,
     )
-    doc = to_json_dict(run, results, render=lambda m: i18n.render(m, lang))
+    doc = to_json_dict(run, results, render=lambda m: i18n.render(m, lang),
+                       counting=the_plan.counting)
     write_json_atomic(out_dir / "results.json", doc)
     render_reports(doc, out_dir, lang)
     return doc
@@ -97,6 +102,23 @@ def _require_programs(sub: submission.Submission, checks: dict[str, dict[str, An
             f"{sub.root}: none of the task programs this plan grades ({names}, or "
             f"{wanted[0]}.ipynb …) is at the top of the folder — give the folder that "
             "holds them")
+
+
+def data_folder(data_dir: Path | None) -> Path | None:
+    """The MNIST folder grading read: ``--data-dir``, else ``$MNIST_DIR``, else None
+    (the embedded subset), as :func:`reference.data.load_mnist` chooses it."""
+    if data_dir is not None:
+        return Path(data_dir)
+    env = os.environ.get(MNIST_ENV, "")
+    return Path(env).expanduser() if env else None
+
+
+def describe_data(dataset: Dataset, handout_test_size: int) -> dict[str, Any]:
+    """What results.json records about the data: where from, which kind, how large."""
+    # load_mnist names its embedded subset so; any other source is a folder of IDX files.
+    kind = "embedded" if dataset.source.startswith("embedded") else "idx"
+    return {"source": dataset.source, "kind": kind, "n_train": dataset.n_train,
+            "n_test": dataset.n_test, "handout_test_size": handout_test_size}
 
 
 def run_checks(ctx: Context, checks: dict[str, dict[str, Any]], problems: dict[str, Message],
@@ -143,10 +165,14 @@ def run_check(ctx: Context, chk: Check, settings: dict[str, Any],
                               {"error": f"{type(e).__name__}: {e}"}),
                               {"traceback": traceback.format_exc(limit=5)})
             print(f"internal error in {chk.id}: {type(e).__name__}: {e}", file=sys.stderr)
-    weight = float(settings["weight"])
+    excluded = excluded_reason(chk.id, chk.program is not None, verdict.outcome,
+                               ctx.plan.counting)
+    # A check left out of the maximum is worth nothing either way: 0 / 0.
+    weight = 0.0 if excluded else float(settings["weight"])
     return CheckResult(
         id=chk.id, task=chk.task, outcome=verdict.outcome,
         score=weight * verdict.score_fraction, max_score=weight, message=verdict.message,
-        details=verdict.details, seconds=time.perf_counter() - start, reproduce=chk.reproduce,
-        visibility=settings["visibility"],
+        details=verdict.details, seconds=time.perf_counter() - start,
+        reproduce=chk.reproduce if verdict.reproduce is None else verdict.reproduce,
+        visibility=settings["visibility"], excluded=excluded,
     )

@@ -50,7 +50,7 @@ def duplicates(ctx: Context, task: str) -> Verdict:
         return Verdict("unverified", Message("duplicates.none_planted", {"program": program}))
     runs = planted_runs(ctx, task)
     if not any(r.ok for _, r in runs):
-        return _no_finished_run(task, runs)
+        return _no_finished_run(task, runs, ctx)
     answers = {i: _answer(r) for i, r in runs}
     pairs = [(s, c) for s, c in ctx.handout.duplicates
              if answers[s] is not None and answers[c] is not None]
@@ -139,7 +139,7 @@ def task4_consistency(ctx: Context, settings: dict[str, Any]) -> Verdict:
         return unverifiable
     runs = consistency_runs(ctx, int(settings["sample"]))
     if not any(r.ok for _, r in runs):
-        return _no_finished_run("task4", runs)
+        return _no_finished_run("task4", runs, ctx)
     found = read_arrays(ctx.sandbox.workspace, task3_run(ctx).written)
     files = [{"path": f.path, "arrays": [[n, list(s)] for n, s in f.arrays],
               "problem": f.problem} for f in found.files]

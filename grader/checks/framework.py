@@ -36,6 +36,7 @@ import numpy as np
 
 from grader.api_client import Answers, ask
 from grader.checks.base import Context, Verdict, check, failed, passed
+from grader.checks.words import ended
 from grader.results import Message
 from grader.safe_files import UnsafeFile, read_path
 from grader.stats import wilson_interval
@@ -144,7 +145,7 @@ def session(ctx: Context, task: Task, make_inputs: Callable[[Any], Inputs],
 def _worker_died(task: Task, answers: Answers) -> Verdict:
     outcome = "timeout" if answers.run.timed_out else "error"
     return Verdict(outcome, Message("framework.worker_died", {
-        "task": task.name, "ended": answers.run.describe_failure()}),
+        "task": task.name, "ended": ended(answers.run)}),
         {"stderr_tail": answers.run.stderr_tail()})
 
 

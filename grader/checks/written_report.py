@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from grader.checks.base import Context, Verdict, check
+from grader.checks.reproduce import GRADE_HERE
 from grader.results import Message
 from grader.rubric import RubricError, check_report, find_report, is_report_name, load_rubric
 from grader.submission import left_out_message
 
 
-@check("report.rubric", program=None, rubric="",
-       reproduce="python -m grader grade . (the report is report.md, report.ipynb or report.html)")
+@check("report.rubric", program=None, rubric="", reproduce=GRADE_HERE)
 def report_rubric(ctx: Context, settings: dict[str, Any]) -> Verdict:
     """Each section: a summary long enough, implementation results and a discussion."""
     path = find_report(ctx.snapshot)
