@@ -106,3 +106,16 @@ def test_no_finished_run_is_an_error_after_one_round() -> None:
     ctx = Scripted(lambda i, y: RunResult(1, "", "Traceback …", False, 0.1, False))
     verdict = task4_accuracy(ctx, SETTINGS)
     assert verdict.outcome == "error" and ctx.asked == [10]
+
+
+def test_the_report_table_shows_the_bound_the_test_decided_by() -> None:
+    from grader.report.model import _accuracy_table
+
+    verdict = task4_accuracy(Scripted(accuracy(20)), SETTINGS)
+    table = _accuracy_table(verdict.details, "en")
+    rows = {row[0].text: row[1].text for row in table.rows}
+    d = verdict.details
+    assert rows["Correct / sample size"] == f"{d['correct']} / {d['n']}"
+    assert rows["Lower confidence bound (sequential test, 95% confidence)"] == (
+        f"{100 * d['lower_bound']:.1f}%")
+    assert rows["Verdict"] == "✅ lower bound ≥ threshold"
