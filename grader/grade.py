@@ -16,6 +16,7 @@ from typing import Any
 
 from grader import __version__, handout, i18n, plan, submission
 from grader.checks import REGISTRY, Check, Context, Verdict
+from grader.checks.base import CHAIN, DEPENDS
 from grader.report import render_reports
 from grader.results import CheckResult, GradeRun, Message, to_json_dict, write_json_atomic
 from grader.sandbox import Sandbox
@@ -60,17 +61,22 @@ def grade(
         _require_programs(sub, the_plan.checks)
     dataset = load_mnist(data_dir)
     with tempfile.TemporaryDirectory(prefix="le4nn-grade-") as tmp:
-        workspace, snapshot, data, tools = (
-            Path(tmp) / name for name in ("workspace", "snapshot", "data", "tools"))
+        workspace, side, snapshot, data, tools = (
+            Path(tmp) / name for name in ("workspace", "side", "snapshot", "data", "tools"))
         # The snapshot is what checks read after the programs ran; no program sees it.
         problems = submission.make_workspace(sub, workspace, snapshot)
+        submission.make_workspace(sub, side)
         handed = handout.prepare(dataset, data, the_plan.seeds.get("handout", 0))
         install_tools(tools)
         sandbox = Sandbox(workspace, data, use_bwrap, tools_dir=tools)
         data_info = describe_data(dataset, handed.n_test)
         ctx = Context(sub, sandbox, handed, the_plan, jobs, snapshot=snapshot, data=data_info,
-                      data_dir=data_folder(data_dir))
-        results = run_checks(ctx, the_plan.checks, problems, progress)
+                      data_dir=data_folder(data_dir),
+                      side_sandbox=Sandbox(side, data, use_bwrap, tools_dir=tools))
+        try:
+            results = run_checks(ctx, the_plan.checks, problems, progress)
+        finally:
+            ctx.close()
     run = GradeRun(
         grader_version=__version__,
         submission={"path": str(sub.root), "student_id": sub.student_id, "sha256": sub.sha256,
@@ -125,27 +131,41 @@ def run_checks(ctx: Context, checks: dict[str, dict[str, Any]], problems: dict[s
                progress: Progress | None) -> list[CheckResult]:
     """Run every check of the plan; the results come back in plan order.
 
-    Program checks run one after another (task 4 needs the file task 3 wrote, and they
-    parallelise inside); API checks are independent and run ``jobs`` at a time.
+    Three lanes run side by side, each running its checks one after another: the chain
+    of programs where one reads what another wrote (task 3, then task 4), the other
+    programs, and the API checks (which take turns on the one check worker). Runs inside
+    a check go ``jobs`` at a time, and every sandboxed process takes one of the ``jobs``
+    slots of :class:`~grader.checks.base.Slots`, the chain's first.
     """
     done = 0
     lock = threading.Lock()
+    results: dict[str, CheckResult] = {}
 
-    def one(check_id: str) -> CheckResult:
+    def lane(ids: list[str]) -> None:
         nonlocal done
-        result = run_check(ctx, REGISTRY[check_id], checks[check_id], problems)
-        with lock:
-            done += 1
-            if progress is not None:
-                progress(done, len(checks), result)
-        return result
+        for check_id in ids:
+            result = run_check(ctx, REGISTRY[check_id], checks[check_id], problems)
+            with lock:
+                results[check_id] = result
+                done += 1
+                if progress is not None:
+                    progress(done, len(checks), result)
 
-    programs = [c for c in checks if REGISTRY[c].program is not None]
-    api = [c for c in checks if REGISTRY[c].program is None]
-    results = {c: one(c) for c in programs}
-    with ThreadPoolExecutor(max_workers=ctx.jobs) as pool:
-        results.update(zip(api, pool.map(one, api), strict=True))
+    lanes = [ids for ids in _lanes(list(checks)) if ids]
+    with ThreadPoolExecutor(max_workers=max(1, len(lanes))) as pool:
+        list(pool.map(lane, lanes))
     return [results[c] for c in checks]
+
+
+def _lanes(ids: list[str]) -> list[list[str]]:
+    """(chain, other programs, API) — the chain ordered so that what is read comes later."""
+    def depth(program: str) -> int:
+        return 1 + depth(DEPENDS[program]) if program in DEPENDS else 0
+
+    program = {c: REGISTRY[c].program for c in ids}
+    chain = sorted((c for c in ids if program[c] in CHAIN), key=lambda c: depth(program[c]))
+    others = [c for c in ids if program[c] is not None and program[c] not in CHAIN]
+    return [chain, others, [c for c in ids if program[c] is None]]
 
 
 def run_check(ctx: Context, chk: Check, settings: dict[str, Any],

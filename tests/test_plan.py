@@ -31,7 +31,7 @@ def test_defaults_fill_settings_the_plan_leaves_out(tmp_path: Path) -> None:
     plan = load(write(tmp_path, '[checks."task4.accuracy"]\nsample = 10\n'), known_checks)
     assert plan.checks["task4.accuracy"] == {"weight": 1.0, "visibility": "visible",
                                              "sample": 10, "threshold": 0.8,
-                                             "confidence": 0.95}
+                                             "confidence": 0.95, "round": 10}
     assert list(plan.checks) == ["task4.accuracy"]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.api_client import Answers, ask
+from grader.api_client import Answers, CheckWorker
 from grader.checks.base import Context, Verdict, failed
 from grader.checks.words import ended
 from grader.results import Message
@@ -26,7 +26,11 @@ def case_rng(ctx: Context, check_id: str) -> np.random.Generator:
 
 
 def exchange(ctx: Context, requests: list[dict[str, Any]]) -> Answers:
-    return ask(ctx.sandbox, requests, ctx.plan.limits_for(API_LIMITS_KEY))
+    """One check's requests to the submission's check worker (one kept per submission)."""
+    worker = ctx.keep(CheckWorker, lambda: CheckWorker(ctx.sandbox_for(None),
+                                                       ctx.plan.limits_for(API_LIMITS_KEY)))
+    with ctx.slots.hold():
+        return worker.exchange(requests)
 
 
 def worker_problem(ans: Answers, kind: str) -> Verdict | None:

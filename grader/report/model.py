@@ -330,15 +330,19 @@ def _text_blocks(details: dict[str, Any], lang: str) -> list[TextBlock]:
 
 
 def _accuracy_table(details: dict[str, Any], lang: str) -> Table | None:
-    """Accuracy, its Wilson lower bound and the threshold, when the check recorded them."""
-    needed = ("n", "correct", "accuracy", "wilson_lower", "threshold", "confidence")
+    """Accuracy, its lower confidence bound and the threshold, when the check recorded them.
+
+    The bound is a sequential test's (``lower_bound``, task 4) or a Wilson bound.
+    """
+    bound = "lower_bound" if "lower_bound" in details else "wilson_lower"
+    needed = ("n", "correct", "accuracy", bound, "threshold", "confidence")
     if not all(isinstance(details.get(k), int | float) for k in needed):
         return None
-    above = details["wilson_lower"] >= details["threshold"]
+    above = details[bound] >= details["threshold"]
     rows = [
         ("correct", f"{details['correct']} / {details['n']}"),
         ("accuracy", percent(details["accuracy"])),
-        ("wilson", percent(details["wilson_lower"])),
+        ("sequential" if bound == "lower_bound" else "wilson", percent(details[bound])),
         ("threshold", percent(details["threshold"])),
         ("verdict", tr("report.accuracy.above" if above else "report.accuracy.below", lang)),
     ]

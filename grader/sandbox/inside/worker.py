@@ -20,6 +20,9 @@ Requests (arrays travel as ``{"__array__": [dtype, shape, base64 bytes]}``):
     {"op": "optimizer", "kind": K, "hyper": {...}, "params": {...}} → {}
     {"op": "step", "grads": {...}}                                  → {"params": {...}}
     {"op": "modules"}                                               → {"modules": [...]}
+    {"op": "reset", "check": n}                                     → {"check": n}
+``reset`` starts check number n on fresh objects (one worker serves every API check of a
+submission; the grader sends it ahead of each check's requests and matches the echo).
 Every answer is ``{"ok": true, ...}`` or ``{"ok": false, "error": "...", "where": "..."}``.
 """
 
@@ -55,6 +58,9 @@ class Worker:
 
     def handle(self, req: dict) -> dict:
         op = req["op"]
+        if op == "reset":
+            self.layer, self.optimizer, self.opt_params = None, None, {}
+            return {"check": req.get("check")}
         if op == "layer":
             self.layer = self.registry.layer(req["kind"], req["params"], req.get("config", {}))
             return {}
