@@ -16,13 +16,14 @@ import numpy as np
 from grader.checks.api_common import case_rng, compare, exchange, worker_problem
 from grader.checks.base import Context, Verdict, check, failed, passed
 from grader.checks.gradcheck import GradCase, add_requests, evaluate
+from grader.checks.reproduce import GRADE_HERE
 from reference.nn.factory import build_layer
 
 TASK_OF = {
     "affine": "task3", "sigmoid": "task3", "softmax_cross_entropy": "task3", "relu": "A1",
     "dropout": "A2", "batchnorm": "A3", "conv2d": "A6", "maxpool2d": "A7",
 }
-REPRODUCE = "python -m grader grade . --plan <plan> (the worker calls your class directly)"
+REPRODUCE = GRADE_HERE
 
 Case = tuple[dict[str, np.ndarray], dict[str, Any], np.ndarray]
 
