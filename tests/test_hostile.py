@@ -721,7 +721,7 @@ def test_a_task3_that_saves_a_code_pickle_is_unverified_and_runs_nothing(
 
 import threading  # noqa: E402
 
-from grader.sandbox.inside.sources import read_sources  # noqa: E402
+from grader.sandbox.inside.sources import read_regular, read_sources  # noqa: E402
 
 FIFO_TASK1 = "import os\nos.mkfifo('zz_helper.py')\nos.mkfifo('common/zz_helper.py')\n"
 
@@ -747,7 +747,14 @@ def test_read_sources_skips_a_fifo_without_opening_it(tmp_path: Path) -> None:
     sources, skipped = got[0]
     rels = {str(s.rel) for s in sources}
     assert "common/layers.py" in rels and "zz_helper.py" not in rels and "link.py" not in rels
-    assert [s.rel for s in skipped] == ["zz_helper.py"]
+    assert skipped == []  # not a source at all: never listed, so never opened
+    # A FIFO that replaces a listed file before it is read is refused without opening it.
+    opened: list = []
+    late = threading.Thread(target=lambda: opened.append(read_regular(sub / "zz_helper.py")),
+                            daemon=True)
+    late.start()
+    late.join(60)
+    assert opened == [None]
 
 
 def test_a_fifo_made_at_run_time_does_not_block_discovery(tmp_path: Path) -> None:

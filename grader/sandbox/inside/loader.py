@@ -80,7 +80,11 @@ def load_definitions(folder: Path, source: Source) -> types.ModuleType:
         # not importable under its own name (or another file has it): a private one
         name = f"le4nn_source_{len(sys.modules)}_{source.path.stem}"
     spec = importlib.util.spec_from_file_location(name, source.path)
-    module = importlib.util.module_from_spec(spec)
+    if spec is None:  # a notebook: no import machinery knows .ipynb
+        module = types.ModuleType(name)
+        module.__file__ = str(source.path)
+    else:
+        module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     if package is not None:
         setattr(sys.modules[package], name.rpartition(".")[2], module)
