@@ -24,6 +24,7 @@ from . import conventions, functional
 from .loader import load_definitions
 from .names import (
     BACKWARD_FORMS,
+    BOOK_CLASSES,
     CROSS_ENTROPY_NAMES,
     FORWARD_FORMS,
     LAYER_CLASSES,
@@ -258,7 +259,8 @@ class Registry:
     def _not_found(self, kind: str) -> dict[str, Any]:
         """What was looked for, for the report's message."""
         classes = LAYER_CLASSES.get(kind) or OPTIMIZER_CLASSES.get(kind, ())
-        return {"why": "not_found", "kind": kind, "classes": list(classes[:3]),
+        return {"why": "not_found", "kind": kind,
+                "classes": [BOOK_CLASSES.get(kind, kind), *classes[1:3]],
                 "searched": len(self.sources),
                 "skipped": [s.rel for s in self.skipped][:5]}
 

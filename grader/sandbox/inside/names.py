@@ -12,6 +12,13 @@ def norm(name: str) -> str:
     return name.replace("_", "").lower()
 
 
+# The class name "Deep Learning from Scratch" gives each kind, as messages show it.
+BOOK_CLASSES = {"affine": "Affine", "sigmoid": "Sigmoid", "relu": "Relu",
+                "softmax_cross_entropy": "SoftmaxWithLoss", "dropout": "Dropout",
+                "batchnorm": "BatchNormalization", "conv2d": "Convolution",
+                "maxpool2d": "Pooling", "sgd": "SGD", "momentum": "Momentum",
+                "adagrad": "AdaGrad", "rmsprop": "RMSprop", "adadelta": "AdaDelta",
+                "adam": "Adam"}
 LAYER_CLASSES = {
     "affine": ("affine", "affinelayer", "linear", "linearlayer", "dense", "denselayer",
                "fullyconnected", "fullyconnectedlayer", "fc", "fclayer"),

@@ -42,8 +42,17 @@ class NotAttempted(Exception):
     """
 
     def __init__(self, reason: dict[str, Any]) -> None:
-        super().__init__(reason.get("why", "not_found"))
+        super().__init__(summary(reason))
         self.reason = reason
+
+
+def summary(reason: dict[str, Any]) -> str:
+    """One line for logs and the (English) ablation report; the grader words the rest."""
+    if reason.get("why") == "not_found":
+        return (f"no adapter entry, no class named {reason['classes'][0]} or alike and no "
+                f"function for {reason['kind']}")
+    details = ", ".join(f"{k}={v}" for k, v in reason.items() if k != "why")
+    return f"{reason.get('why')}: {details}"
 
 
 class NativeLayer:
