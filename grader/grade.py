@@ -16,6 +16,7 @@ from typing import Any
 
 from grader import __version__, handout, i18n, plan, submission
 from grader.checks import REGISTRY, Check, Context, Verdict
+from grader.checks.api_common import recording_found
 from grader.checks.base import CHAIN, DEPENDS
 from grader.report import render_reports
 from grader.results import CheckResult, GradeRun, Message, to_json_dict, write_json_atomic
@@ -179,7 +180,11 @@ def run_check(ctx: Context, chk: Check, settings: dict[str, Any],
         verdict = Verdict("error", problems[chk.program])
     else:
         try:
-            verdict = chk.fn(ctx, settings)
+            with recording_found() as found:
+                verdict = chk.fn(ctx, settings)
+            if found:
+                verdict.details.setdefault("found", "; ".join(
+                    f"{kind} ← {where}" for kind, where in sorted(found.items())))
         except Exception as e:  # a grader bug must cost one check, not the whole report
             verdict = Verdict("error", Message("check.internal_error",
                               {"error": f"{type(e).__name__}: {e}"}),

@@ -716,3 +716,53 @@ def test_a_task3_that_saves_a_code_pickle_is_unverified_and_runs_nothing(
     assert result["extra_data"]["outcome"] == "unverified"
     assert result["output"].startswith("確認できませんでした")
     assert not marker.exists()
+
+
+# --- discovery: sources that are not regular files (issue 14.3) ---------------------------
+
+import threading  # noqa: E402
+
+from grader.sandbox.inside.sources import read_regular, read_sources  # noqa: E402
+
+FIFO_TASK1 = "import os\nos.mkfifo('zz_helper.py')\nos.mkfifo('common/zz_helper.py')\n"
+
+
+def _fifo_submission(folder: Path) -> Path:
+    """DLfS layers in common/; task1.py leaves FIFOs named zz_helper.py when it runs."""
+    sub = folder / "sub"
+    shutil.copytree(ROOT / "tests" / "validity" / "honest" / "discovery_dlfs_package" / "common",
+                    sub / "common")
+    (sub / "task1.py").write_text(FIFO_TASK1 + "print(0)\n")
+    return sub
+
+
+def test_read_sources_skips_a_fifo_without_opening_it(tmp_path: Path) -> None:
+    sub = _fifo_submission(tmp_path)
+    os.mkfifo(sub / "zz_helper.py")
+    os.symlink("/etc/passwd", sub / "link.py")
+    got: list = []
+    reader = threading.Thread(target=lambda: got.append(read_sources(sub)), daemon=True)
+    reader.start()
+    reader.join(60)  # a hang guard only: opening the FIFO would block for ever
+    assert got, "read_sources blocked on a FIFO"
+    sources, skipped = got[0]
+    rels = {str(s.rel) for s in sources}
+    assert "common/layers.py" in rels and "zz_helper.py" not in rels and "link.py" not in rels
+    assert skipped == []  # not a source at all: never listed, so never opened
+    # A FIFO that replaces a listed file before it is read is refused without opening it.
+    opened: list = []
+    late = threading.Thread(target=lambda: opened.append(read_regular(sub / "zz_helper.py")),
+                            daemon=True)
+    late.start()
+    late.join(60)
+    assert opened == [None]
+
+
+def test_a_fifo_made_at_run_time_does_not_block_discovery(tmp_path: Path) -> None:
+    """Graded end to end: the program makes the FIFOs first; the layer checks still run."""
+    sub = _fifo_submission(tmp_path)
+    checks = ("task1.output_format", "task3.affine.forward", "task3.sgd.update")
+    doc = grade(sub, tmp_path / "out", plan_path=plan_for(checks, tmp_path))
+    outcomes = {t["name"].split(" ")[0]: t["extra_data"]["outcome"] for t in doc["tests"]}
+    assert {k: v for k, v in outcomes.items() if k.startswith("task3")} == {
+        "task3.affine.forward": "passed", "task3.sgd.update": "passed"}, outcomes

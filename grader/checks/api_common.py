@@ -8,12 +8,16 @@ API checks exercise the student's layers and optimizers through the worker
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
 from grader.api_client import Answers, CheckWorker
 from grader.checks.base import Context, Verdict, failed
+from grader.checks.discovery_words import not_attempted
 from grader.checks.words import ended
 from grader.results import Message
 
@@ -25,20 +29,42 @@ def case_rng(ctx: Context, check_id: str) -> np.random.Generator:
     return np.random.default_rng([ctx.plan.seeds.get("sample", 0), zlib.crc32(check_id.encode())])
 
 
+# What the worker used for each kind during the running check ("affine" → "common/
+# layers.py: Affine"); grade.run_check shows it with the check's details.
+_FOUND: ContextVar[dict[str, str] | None] = ContextVar("found", default=None)
+
+
+@contextmanager
+def recording_found() -> Iterator[dict[str, str]]:
+    """Collect, for the checks run inside, which implementation the worker found per kind."""
+    found: dict[str, str] = {}
+    token = _FOUND.set(found)
+    try:
+        yield found
+    finally:
+        _FOUND.reset(token)
+
+
 def exchange(ctx: Context, requests: list[dict[str, Any]]) -> Answers:
     """One check's requests to the submission's check worker (one kept per submission)."""
     worker = ctx.keep(CheckWorker, lambda: CheckWorker(ctx.sandbox_for(None),
                                                        ctx.plan.limits_for(API_LIMITS_KEY)))
     with ctx.slots.hold():
-        return worker.exchange(requests)
+        ans = worker.exchange(requests)
+    found = _FOUND.get()
+    if found is not None:
+        for request, answer in zip(requests, ans.answers, strict=False):
+            where = answer.get("found")
+            if "kind" in request and isinstance(where, str):
+                found[str(request["kind"])] = where[:200]  # the student's file names
+    return ans
 
 
 def worker_problem(ans: Answers, kind: str) -> Verdict | None:
     """The verdict when the worker could not answer everything, else None."""
     error = ans.first_error()
     if error is not None and error.get("not_attempted"):
-        return Verdict("not_attempted", Message("api.not_attempted", {"kind": kind,
-                       "reason": error["error"]}))
+        return Verdict("not_attempted", not_attempted(kind, error.get("reason")))
     if error is not None:
         return Verdict("failed", Message("api.raised", {"kind": kind, "error": error["error"],
                        "where": error.get("where") or "?"}), {"trace": error.get("trace", "")})

@@ -63,7 +63,7 @@ class Worker:
             return {"check": req.get("check")}
         if op == "layer":
             self.layer = self.registry.layer(req["kind"], req["params"], req.get("config", {}))
-            return {}
+            return {"found": self.registry.found.get(req["kind"])}
         if op == "forward":
             y = self.layer.forward(req["x"], req.get("train", False))
             if req.get("project") is not None:
@@ -82,7 +82,7 @@ class Worker:
         if op == "optimizer":
             self.optimizer = self.registry.optimizer(req["kind"], req.get("hyper", {}))
             self.opt_params = {k: np.array(v) for k, v in req["params"].items()}
-            return {}
+            return {"found": self.registry.found.get(req["kind"])}
         if op == "step":
             self.optimizer.update(self.opt_params, req["grads"])
             return {"params": self.opt_params}
@@ -98,7 +98,7 @@ def _error(e: BaseException) -> dict:
     student = [f for f in frames if Path(f.filename).resolve().parent != ours]
     where = f"{Path(student[-1].filename).name}:{student[-1].lineno}" if student else ""
     return {"ok": False, "error": f"{type(e).__name__}: {e}"[:500], "where": where,
-            "not_attempted": isinstance(e, NotAttempted),
+            "not_attempted": isinstance(e, NotAttempted), "reason": getattr(e, "reason", None),
             "trace": "".join(traceback.format_exception(e)[-MAX_TRACE_LINES:])}
 
 
