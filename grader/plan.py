@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox import Limits
+from grader.scoring import ALL_PARTS, COURSE_PARTS, Counting, part_of
 
 VISIBILITIES = ("public", "hidden")
 # Gradescope's visibilities of one test, settable per check.
@@ -37,6 +38,7 @@ class Plan:
     seeds: dict[str, int]
     checks: dict[str, dict[str, Any]]
     limits: dict[str, Limits] = field(default_factory=dict)
+    counting: Counting = field(default_factory=Counting)
 
     def limits_for(self, task: str) -> Limits:
         return self.limits.get(task, self.limits["*"])
@@ -82,12 +84,13 @@ def load(path: Path | None, known_checks: Callable[[], dict[str, dict[str, Any]]
     for key, value in seeds.items():
         if not isinstance(value, int) or isinstance(value, bool):
             raise PlanError(f"{path}: [seeds] {_toml_key(key)} must be an integer")
+    checks = _checks(_table(doc, "checks", path), known_checks(), path,
+                     "visible" if visibility == "public" else "after_published")
     return Plan(
         name=name, visibility=visibility, path=str(path),
-        sha256=hashlib.sha256(raw).hexdigest(), seeds=seeds,
-        checks=_checks(_table(doc, "checks", path), known_checks(), path,
-                       "visible" if visibility == "public" else "after_published"),
+        sha256=hashlib.sha256(raw).hexdigest(), seeds=seeds, checks=checks,
         limits=_limits(doc.get("limits", {}), path),
+        counting=_counting(doc.get("parts", {}), {part_of(c) for c in checks}, path),
     )
 
 
@@ -217,3 +220,52 @@ def _limits_from(values: dict[str, Any], base: Limits, path: Path, where: str) -
         else:
             fields[key] = LIMIT_KEYS[key](value)
     return Limits(**{**base.__dict__, **fields})
+
+
+_COUNTING_KEYS = ("counted", "uncallable_costs")
+
+
+def _counting(table: Any, plan_parts: set[str], path: Path) -> Counting:
+    """``[parts]``: which parts count toward the total, and each part's points.
+
+    ``counted`` lists part names (``"*"``: all); ``uncallable_costs`` is true or false;
+    every other key is a part's table with ``points``. A part name must be one of the
+    course's (``required``, ``report``, ``A1`` … ``B3``) or a part of the plan's checks.
+    """
+    if not isinstance(table, dict):
+        raise PlanError(f"{path}: parts must be a table ([parts])")
+    known = set(COURSE_PARTS) | plan_parts
+
+    def part_name(name: Any, where: str) -> str:
+        if not isinstance(name, str) or name not in known:
+            raise PlanError(f"{path}: {where}: unknown part {_short(name)} (known: "
+                            f"{', '.join(sorted(known))})")
+        return name
+
+    counted = table.get("counted")
+    if counted is not None:
+        if not isinstance(counted, list):
+            raise PlanError(f'{path}: [parts] counted must be a list of parts, e.g. '
+                            f'["required", "report"] or ["{ALL_PARTS}"]')
+        counted = tuple(name if name == ALL_PARTS else part_name(name, "[parts] counted")
+                        for name in counted)
+    costs = table.get("uncallable_costs", False)
+    if not isinstance(costs, bool):
+        raise PlanError(f"{path}: [parts] uncallable_costs must be true or false")
+    points = {}
+    for key, sub in table.items():
+        if key in _COUNTING_KEYS:
+            continue
+        if not isinstance(sub, dict):
+            raise PlanError(f"{path}: [parts] has no setting {_short(key)} (known: "
+                            f"{', '.join(_COUNTING_KEYS)}, or a table [parts.PART])")
+        where = f"[parts.{_toml_key(key)}]"
+        part_name(key, where)
+        if set(sub) - {"points"}:
+            raise PlanError(f"{path}: {where} has settings {_short(sorted(sub))}; "
+                            "the one setting of a part is points")
+        if "points" in sub:
+            if not _is_number(sub["points"]) or sub["points"] <= 0:
+                raise PlanError(f"{path}: {where} points must be a positive number")
+            points[key] = float(sub["points"])
+    return Counting(counted=counted, points=points, uncallable_costs=costs)

@@ -43,13 +43,13 @@ def test_grade_writes_results_and_reports(task2_only: Path, tmp_path: Path) -> N
 
     r = grader("report", str(out), "--lang", "en")
     assert r.returncode == 0, r.stderr
-    assert 'lang="en"' in (out / "report.html").read_text(encoding="utf-8")
+    assert 'lang="en"' in (out / "en" / "report.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(("args", "fragment"), [
     (["grade", "no/such/dir"], "no such folder"),
     (["grade", ".", "--plan", "nope.toml"], "plan file not found"),
-    (["grade", ".", "--data-dir", "nowhere"], "MNIST_DIR"),
+    (["grade", ".", "--data-dir", "nowhere"], "nowhere: no such directory"),
     (["report", "nowhere"], "results.json: not found"),
 ])
 def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, args: list[str],

@@ -30,6 +30,7 @@ from grader.batch.progress import EventLog, Progress
 from grader.batch.similarity_pass import SIMILARITY_FILE, class_similarity, write_similarity
 from grader.grade import grade, known_checks
 from grader.results import SCHEMA, ResultsError, read_results, write_json_atomic
+from grader.safe_files import UnsafeFile, chunks
 from reference.data import DataError, load_mnist
 
 PARTIAL = ".partial"
@@ -57,6 +58,8 @@ class BatchSummary:
     graded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    # Submissions that could not be graded at all (unsafe archive, too deep, …): the reason.
+    not_graded: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -172,7 +175,8 @@ def run_batch(
         log.write("similarity", pairs=len(pairs))
         summary.seconds = time.perf_counter() - start
         log.write("end", graded=len(summary.graded), skipped=len(summary.skipped),
-                  failed=len(summary.failed), seconds=round(summary.seconds, 2))
+                  failed=len(summary.failed), not_graded=len(summary.not_graded),
+                  seconds=round(summary.seconds, 2))
         if junit:
             write_junit(out, out / "junit.xml")
     return summary
@@ -235,17 +239,24 @@ def _unique_ids(entries: list[Entry]) -> list[Entry]:
 
 def _task(entry: Entry, out: Path, plan_sha: str, source: str, plan_path: Path | None,
           data_dir: Path | None, lang: str, use_bwrap: bool | None) -> GradeTask:
-    if entry.folder is None:
-        content = hashlib.sha256(entry.source.read_bytes()).hexdigest()
-    else:
-        try:
-            content = submission.load(entry.folder).sha256
-        except submission.SubmissionError as e:
-            content = hashlib.sha256(str(e).encode()).hexdigest()
+    try:
+        content = submission.load(entry.folder).sha256 if entry.folder else _source_hash(entry)
+    except Exception as e:  # grading says why; one submission must not stop the class
+        content = hashlib.sha256(f"{type(e).__name__}: {e}".encode()).hexdigest()
     return GradeTask(entry.student_id, str(entry.folder or ""), entry.problem, str(out),
                      batch_key(content, plan_sha, source, lang),
                      str(plan_path) if plan_path else None,
                      str(data_dir) if data_dir else None, lang, use_bwrap)
+
+
+def _source_hash(entry: Entry) -> str:
+    """The hash of a submission that could not be staged: its bytes when it is a file the
+    grader may read, else its name and the reason (a link is not followed to hash it)."""
+    h = hashlib.sha256(f"{entry.source.name}\0{entry.problem}".encode())
+    with contextlib.suppress(UnsafeFile):
+        for chunk in chunks(entry.source.parent, entry.source.name, submission.MAX_BYTES):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _record(task: GradeTask, result: Any, summary: BatchSummary, log: EventLog,
@@ -258,7 +269,10 @@ def _record(task: GradeTask, result: Any, summary: BatchSummary, log: EventLog,
         log.write("error", student=task.student_id, error=message)
         progress.advance(task.student_id, f"error: {message[:60]}")
         return
-    summary.graded.append(task.student_id)
+    if result["error"]:
+        summary.not_graded[task.student_id] = result["error"]
+    else:
+        summary.graded.append(task.student_id)
     log.write("done", student=task.student_id, **result)
     status = result["error"][:60] or f"{result['score']:g} / {result['max_score']:g}"
     progress.advance(task.student_id, status)

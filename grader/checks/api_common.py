@@ -16,6 +16,7 @@ import numpy as np
 from grader.api_client import Answers, ask
 from grader.checks.api_cases import LayerCase
 from grader.checks.base import Context, Verdict, failed
+from grader.checks.words import ended
 from grader.results import Message
 
 API_LIMITS_KEY = "api"
@@ -42,7 +43,7 @@ def worker_problem(ans: Answers, kind: str) -> Verdict | None:
     if not ans.complete:
         outcome = "timeout" if ans.run.timed_out else "error"
         return Verdict(outcome, Message("api.worker_died", {"kind": kind,
-                       "ended": ans.run.describe_failure()}),
+                       "ended": ended(ans.run)}),
                        {"stderr_tail": ans.run.stderr_tail()})
     return None
 

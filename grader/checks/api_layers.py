@@ -44,12 +44,13 @@ from grader.checks.gradcheck import (
     probes,
     tensor_errors,
 )
+from grader.checks.reproduce import GRADE_HERE
 
 TASK_OF = {
     "affine": "task3", "sigmoid": "task3", "softmax_cross_entropy": "task3", "relu": "A1",
     "dropout": "A2", "batchnorm": "A3", "conv2d": "A6", "maxpool2d": "A7",
 }
-REPRODUCE = "python -m grader grade . --plan <plan> (the worker calls your class directly)"
+REPRODUCE = GRADE_HERE
 # Output after backward against a fresh object's: the same code on the same input.
 SAME_OUTPUT_RTOL = 1e-9
 

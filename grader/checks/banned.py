@@ -7,22 +7,31 @@ and at run time (the modules loaded once the worker has imported the student's c
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from grader.checks.api_common import exchange
 from grader.checks.base import Context, Verdict, check, failed, passed
+from grader.safe_files import UnsafeFile, read_text, walk
+from grader.submission import SKIPPED_DIRS, left_out_message
 
+# A source file larger than this is not a hand-written program (the scan parses it whole).
+MAX_SOURCE_BYTES = 4 << 20
 BANNED = ["torch", "tensorflow", "keras", "sklearn", "jax", "chainer", "mxnet", "theano"]
 
 
-def _trees(folder: Path):
-    for path in sorted(folder.rglob("*.py")):
-        try:
-            yield path.relative_to(folder).as_posix(), ast.parse(
-                path.read_text(encoding="utf-8", errors="replace"))
-        except SyntaxError:
+def _trees(folder: Path) -> Iterator[tuple[str, ast.Module]]:
+    """(relative name, syntax tree) of every ``.py`` file under ``folder``, read through
+    :mod:`grader.safe_files`; files that cannot be read or parsed are passed over."""
+    for rel in walk(folder, skip_dirs=SKIPPED_DIRS).files:
+        if rel.suffix != ".py":
             continue
+        try:
+            source = read_text(folder, rel, limit=MAX_SOURCE_BYTES)
+            yield rel.as_posix(), ast.parse(source)
+        except (UnsafeFile, SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # NUL bytes (ValueError) or nesting beyond the parser: not a program
 
 
 def static_imports(folder: Path) -> dict[str, list[str]]:
@@ -61,14 +70,15 @@ def banned_imports(ctx: Context, settings: dict[str, Any]) -> Verdict:
     """Forbidden modules (static and run time) and numpy routines the plan forbids (static)."""
     banned = set(settings["modules"])
     static = {f: sorted(set(mods) & banned)
-              for f, mods in static_imports(ctx.sandbox.workspace).items()}
+              for f, mods in static_imports(ctx.snapshot).items()}
     static = {f: mods for f, mods in static.items() if mods}
-    routines = numpy_routines_used(ctx.sandbox.workspace, set(settings["numpy_routines"]))
+    routines = numpy_routines_used(ctx.snapshot, set(settings["numpy_routines"]))
     ans = exchange(ctx, [{"op": "modules"}])
     loaded = sorted(set(ans.answers[0].get("modules", [])) & banned) if ans.complete and \
         ans.answers[0].get("ok") else []
     details = {"static": static, "runtime": loaded, "banned": sorted(banned),
-               "numpy_routines": routines}
+               "numpy_routines": routines,
+               "left_out": {lo.path: lo.kind for lo in ctx.submission.left_out}}
     if routines:
         where = ", ".join(f"{f} ({', '.join(m)})" for f, m in routines.items())
         return failed("banned.numpy_routine", details, where=where)
@@ -77,4 +87,8 @@ def banned_imports(ctx: Context, settings: dict[str, Any]) -> Verdict:
         return failed("banned.static", details, where=where)
     if loaded:
         return failed("banned.runtime", details, modules=", ".join(loaded))
+    if ctx.submission.left_out:
+        # Files the grader did not read were not scanned either (nor copied, nor run).
+        return Verdict("unverified", left_out_message(ctx.submission.left_out), details)
     return passed("banned.none", details)
+

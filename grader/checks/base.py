@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from grader.handout import Handout
@@ -22,12 +23,21 @@ from grader.submission import Submission
 
 @dataclass
 class Verdict:
-    """A check's judgement; ``fraction`` of the weight is scored (default: all or nothing)."""
+    """A check's judgement; ``fraction`` of the weight is scored (default: all or nothing).
+
+    ``reproduce``: a command that reproduces this very result from the student's folder
+    (e.g. with the index that failed); None falls back to the check's own.
+    """
 
     outcome: Outcome
     message: Message
     details: dict[str, Any] = field(default_factory=dict)
     fraction: float | None = None
+    reproduce: str | None = None
+
+    def reproduced_by(self, command: str) -> Verdict:
+        """This verdict with ``command`` as the way to reproduce it."""
+        return replace(self, reproduce=command)
 
     @property
     def score_fraction(self) -> float:
@@ -85,12 +95,22 @@ def check(check_id: str, *, program: str | None, reproduce: str = "",
 
 
 class Context:
-    """What checks share while grading one submission: the sandbox, data, plan, run cache."""
+    """What checks share while grading one submission: the sandbox, data, plan, run cache.
+
+    ``data`` is what results.json records about the data set (``kind``: ``embedded`` or
+    ``idx``, ``n_train``, ``n_test``, …); ``data_dir`` the folder given with
+    ``--data-dir``, if any (reproduce commands pass it on to ``grader handout``).
+    """
 
     def __init__(self, submission: Submission, sandbox: Sandbox, handout: Handout, plan: Plan,
-                 jobs: int = 2) -> None:
+                 jobs: int = 2, snapshot: Path | None = None,
+                 data: dict[str, Any] | None = None, data_dir: Path | None = None) -> None:
         self.submission, self.sandbox, self.handout, self.plan = (
             submission, sandbox, handout, plan)
+        # The submission's code and report as copied before any program ran (see
+        # grader.submission.make_workspace); without one, the handed-in folder itself.
+        self.snapshot = snapshot if snapshot is not None else submission.root
+        self.data, self.data_dir = data or {}, data_dir
         self.jobs = max(1, jobs)
         self._cache: dict[Any, Any] = {}
         self._lock = threading.Lock()

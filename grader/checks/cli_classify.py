@@ -13,6 +13,8 @@ import numpy as np
 
 from grader.checks.base import Context, Verdict, check, failed, passed
 from grader.checks.parse import shorten, single_digit
+from grader.checks.reproduce import program_run
+from grader.checks.words import ended
 from grader.results import Message
 from grader.sandbox import RunResult
 from grader.stats import wilson_interval
@@ -40,25 +42,28 @@ def probe_runs(ctx: Context, task: str, repeats: int) -> list[tuple[int, RunResu
 
 
 def _failure(index: int, run: RunResult) -> dict[str, Any]:
-    return {"index": index, "ended": run.describe_failure(), "stderr_tail": run.stderr_tail()}
+    return {"index": index, "ended": ended(run), "stderr_tail": run.stderr_tail()}
 
 
-def _no_finished_run(task: str, runs: list[tuple[int, RunResult]]) -> Verdict:
+def _no_finished_run(task: str, runs: list[tuple[int, RunResult]], ctx: Context) -> Verdict:
     index, run = runs[0]
     outcome = "timeout" if run.timed_out else "error"
     return Verdict(outcome, Message("cli.no_run_finished", {"program": f"{task}.py",
-                   "index": index, "ended": run.describe_failure()}), _failure(index, run))
+                   "index": index, "ended": ended(run)}), _failure(index, run),
+                   reproduce=program_run(ctx, task, index))
 
 
 def output_format(ctx: Context, task: str, repeats: int) -> Verdict:
     runs = probe_runs(ctx, task, repeats)
     finished = [(i, r) for i, r in runs if r.ok]
     if not finished:
-        return _no_finished_run(task, runs)
+        return _no_finished_run(task, runs, ctx)
     for index, run in finished:
         if single_digit(run.stdout) is None:
-            return failed("classify.bad_format", {"index": index, "stdout": run.stdout[:500]},
-                          program=f"{task}.py", index=index, printed=shorten(run.stdout) or "∅")
+            verdict = failed("classify.bad_format", {"index": index, "stdout": run.stdout[:500]},
+                             program=f"{task}.py", index=index,
+                             printed=shorten(run.stdout) or "∅")
+            return verdict.reproduced_by(program_run(ctx, task, index))
     return passed("classify.format_ok", {"runs": len(finished)}, runs=len(finished))
 
 
@@ -69,11 +74,12 @@ def index_range(ctx: Context, task: str, repeats: int) -> Verdict:
         if not run.ok:
             outcome = "timeout" if run.timed_out else "failed"
             return Verdict(outcome, Message("classify.index_failed", {
-                "program": f"{task}.py", "index": index, "ended": run.describe_failure()}),
-                _failure(index, run))
+                "program": f"{task}.py", "index": index, "ended": ended(run)}),
+                _failure(index, run), reproduce=program_run(ctx, task, index))
         if not run.stdout.strip():
-            return failed("classify.no_answer", _failure(index, run), program=f"{task}.py",
-                          index=index)
+            verdict = failed("classify.no_answer", _failure(index, run), program=f"{task}.py",
+                             index=index)
+            return verdict.reproduced_by(program_run(ctx, task, index))
     indices = sorted({i for i, _ in runs})
     return passed("classify.indices_ok", {"indices": indices},
                   indices=", ".join(map(str, indices)))
@@ -90,7 +96,7 @@ def task1_index_range(ctx: Context, settings: dict[str, Any]) -> Verdict:
 
 
 @check("task1.determinism", program="task1",
-       reproduce="for i in 1 2; do echo 0 | python task1.py; done")
+       reproduce="for i in $(seq 2); do echo 0 | python task1.py; done")
 def task1_determinism(ctx: Context, settings: dict[str, Any]) -> Verdict:
     runs = probe_runs(ctx, "task1", repeats=2)
     answers: dict[int, list[str]] = {}
@@ -100,14 +106,16 @@ def task1_determinism(ctx: Context, settings: dict[str, Any]) -> Verdict:
     # Two silent runs agree, but say nothing about determinism: they are left out.
     pairs = {i: a for i, a in answers.items() if len(a) == 2 and any(a)}
     if not pairs and not answers:
-        return _no_finished_run("task1", runs)
+        return _no_finished_run("task1", runs, ctx)
     if not pairs:
-        return failed("classify.nothing_to_compare", {})
+        return failed("classify.nothing_to_compare", {}).reproduced_by(
+            program_run(ctx, "task1", runs[0][0], times=2))
     for index, (first, second) in pairs.items():
         if first != second:
-            return failed("classify.not_deterministic", {"index": index, "outputs": [first,
-                          second]}, index=index, first=shorten(first, 20),
-                          second=shorten(second, 20))
+            verdict = failed("classify.not_deterministic",
+                             {"index": index, "outputs": [first, second]}, index=index,
+                             first=shorten(first, 20), second=shorten(second, 20))
+            return verdict.reproduced_by(program_run(ctx, "task1", index, times=2))
     return passed("classify.deterministic", {"indices": sorted(pairs)}, count=len(pairs))
 
 
@@ -130,7 +138,7 @@ def task4_accuracy(ctx: Context, settings: dict[str, Any]) -> Verdict:
     indices = sorted(rng.choice(ctx.handout.n_test, size, replace=False).tolist())
     runs = ctx.run_many("task4", [f"{i}\n" for i in indices])
     if not any(r.ok for r in runs):
-        return _no_finished_run("task4", list(zip(indices, runs, strict=True)))
+        return _no_finished_run("task4", list(zip(indices, runs, strict=True)), ctx)
     predictions = [single_digit(r.stdout) if r.ok else None for r in runs]
     labels = [int(ctx.handout.test_labels[i]) for i in indices]
     correct = sum(p == y for p, y in zip(predictions, labels, strict=True))

@@ -106,5 +106,5 @@ def session(folder: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 def judge(plan: Plan, check_id: str, seed: int) -> Verdict:
     """The verdict of one check on one plan seed, as grade() would reach it."""
     seeded = dataclasses.replace(plan, seeds={**plan.seeds, "sample": seed})
-    ctx = Context(None, None, None, seeded)  # type: ignore[arg-type]  # API checks need the plan
+    ctx = Context(None, None, None, seeded, snapshot=Path())  # type: ignore[arg-type]
     return REGISTRY[check_id].fn(ctx, plan.checks[check_id])
