@@ -1,29 +1,21 @@
-"""le4nn_adapter.py for a CS231n-style functional code base (docs/api.en.md, section 3).
+"""le4nn_adapter.py for a CS231n-style functional code base: the example of docs/api (section 5).
 
-The grader calls ``LAYERS[kind](params, config)`` and ``OPTIMIZERS[kind](hyper)``; each
-factory returns an object with the grader's interface, built on the functions of
-``cs231n/layers.py`` and ``cs231n/optim.py``.
+tests/validity/test_docs_adapter.py keeps this file and the documented code identical.
 """
 
+# le4nn_adapter.py — beside the folder cs231n/ (layers.py, optim.py)
 from cs231n import layers, optim
 
 
 class Layer:
-    """forward(x, train) -> y, backward(dout) -> dx; ``params`` and ``grads`` by name.
-
-    The grader writes new parameter values into the arrays of ``params`` (in place), so
-    forward reads them from there on every call.
-    """
-
     def __init__(self, params=None):
-        self.params = params or {}
+        self.params = params or {}   # the grader writes new values into these arrays
         self.grads = {}
         self.cache = None
 
 
 class Affine(Layer):
-    # The grader's W is (out, in), row j the weights of node j (course eq. 1);
-    # CS231n's w is (in, out): transpose both ways.
+    # grader W is (out, in) (eq. 1); CS231n's w is (in, out)
     def forward(self, x, train=False):
         out, self.cache = layers.affine_forward(x, self.params["W"].T, self.params["b"])
         return out
@@ -48,25 +40,21 @@ class Activation(Layer):
 
 
 class BatchNorm(Layer):
-    """2-D input: batchnorm_*; 4-D input: spatial_batchnorm_* (γ, β per channel)."""
-
     def __init__(self, params, config):
         super().__init__(params)
-        # Same running-average convention as the grader: running = m·running + (1−m)·batch.
         self.bn_param = {"eps": config["eps"], "momentum": config["momentum"]}
         self.spatial = False
 
     def forward(self, x, train=False):
         self.bn_param["mode"] = "train" if train else "test"
-        self.spatial = x.ndim == 4
-        forward = layers.spatial_batchnorm_forward if self.spatial else layers.batchnorm_forward
-        out, self.cache = forward(x, self.params["gamma"], self.params["beta"], self.bn_param)
+        self.spatial = x.ndim == 4   # 4-D: spatial batchnorm, γ and β per channel
+        f = layers.spatial_batchnorm_forward if self.spatial else layers.batchnorm_forward
+        out, self.cache = f(x, self.params["gamma"], self.params["beta"], self.bn_param)
         return out
 
     def backward(self, dout):
-        backward = layers.spatial_batchnorm_backward if self.spatial \
-            else layers.batchnorm_backward_alt
-        dx, dgamma, dbeta = backward(dout, self.cache)
+        b = layers.spatial_batchnorm_backward if self.spatial else layers.batchnorm_backward_alt
+        dx, dgamma, dbeta = b(dout, self.cache)
         self.grads = {"gamma": dgamma, "beta": dbeta}
         return dx
 
@@ -74,8 +62,7 @@ class BatchNorm(Layer):
 class Dropout(Layer):
     def __init__(self, config):
         super().__init__()
-        # The grader's ratio ρ is the share DROPPED; CS231n's p is the share KEPT.
-        self.dropout_param = {"p": 1.0 - config["ratio"]}
+        self.dropout_param = {"p": 1.0 - config["ratio"]}   # ρ is the share dropped
 
     def forward(self, x, train=False):
         self.dropout_param["mode"] = "train" if train else "test"
@@ -105,9 +92,7 @@ class Conv(Layer):
 class MaxPool(Layer):
     def __init__(self, config):
         super().__init__()
-        if config.get("pad", 0):
-            # Raise on what the code base does not do: the case is then "not accepted"
-            # (padding in pooling is not required), never silently wrong.
+        if config.get("pad", 0):   # not supported: raise, the case is "not accepted"
             raise ValueError("max_pool_forward_naive has no padding")
         self.pool_param = {"pool_height": config["size"], "pool_width": config["size"],
                            "stride": config["stride"]}
@@ -121,21 +106,15 @@ class MaxPool(Layer):
 
 
 class SoftmaxLoss(Layer):
-    """The loss: forward(x, labels) -> mean cross-entropy, backward() -> ∂E/∂x."""
-
-    def forward(self, x, labels):
+    def forward(self, x, labels):        # the loss: forward(x, labels), backward()
         loss, self.cache = layers.softmax_loss(x, labels)
         return loss
 
     def backward(self):
-        return self.cache
+        return self.cache                # softmax_loss's cache is dx
 
 
 class Optimizer:
-    """update(params, grads) over a rule(w, dw, config) -> (next_w, config), one config per
-    parameter. Writes next_w INTO the array the grader handed over: the network holds
-    references to these arrays, so a new array would never reach its layers."""
-
     def __init__(self, rule, config):
         self.rule, self.config, self.configs = rule, config, {}
 
@@ -143,7 +122,7 @@ class Optimizer:
         for name, w in params.items():
             config = self.configs.setdefault(name, dict(self.config))
             next_w, self.configs[name] = self.rule(w, grads[name], config)
-            w[...] = next_w
+            w[...] = next_w              # in place: the network holds references to w
 
 
 LAYERS = {
@@ -164,7 +143,6 @@ OPTIMIZERS = {
     "rmsprop": lambda hyper: Optimizer(optim.rmsprop, {"learning_rate": hyper["lr"],
                                                        "decay_rate": hyper["rho"],
                                                        "epsilon": hyper["eps"]}),
-    # Adam's step size is hyper["alpha"] (course eq. 55), not "lr".
     "adam": lambda hyper: Optimizer(optim.adam, {"learning_rate": hyper["alpha"],
                                                  "beta1": hyper["beta1"],
                                                  "beta2": hyper["beta2"],
