@@ -11,11 +11,13 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from grader.api_client import Answers, CheckWorker
+from grader.checks.api_cases import LayerCase
 from grader.checks.base import Context, Verdict, failed
 from grader.checks.discovery_words import not_attempted
 from grader.checks.words import ended
@@ -74,6 +76,43 @@ def worker_problem(ans: Answers, kind: str) -> Verdict | None:
                        "ended": ended(ans.run)}),
                        {"stderr_tail": ans.run.stderr_tail()})
     return None
+
+
+@dataclass
+class Script:
+    """The requests of several cases, sent in one exchange, and which answers are whose."""
+
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+    def add(self, requests: list[dict[str, Any]]) -> None:
+        start = len(self.requests)
+        self.requests += requests
+        self.spans.append((start, len(self.requests)))
+
+
+def run_cases(ctx: Context, kind: str, cases: list[LayerCase], script: Script
+              ) -> tuple[Verdict | None, list[list[dict[str, Any]] | None]]:
+    """Send ``script`` (one span per case); the problem, else each case's answers.
+
+    An optional case the layer raised on is refused (None), not a failure; an exception
+    in a required case fails the check naming the case.
+    """
+    ans = exchange(ctx, script.requests)
+    refused = {n for n, (case, (a, b)) in enumerate(zip(cases, script.spans, strict=True))
+               if case.optional and any(not r.get("ok") for r in ans.answers[a:b])}
+    kept = [(n, i) for n, (a, b) in enumerate(script.spans) if n not in refused
+            for i in range(a, b)]
+    answered = [(n, ans.answers[i]) for n, i in kept if i < len(ans.answers)]
+    problem = worker_problem(Answers([a for _, a in answered], ans.run, len(kept)), kind)
+    if problem is not None:
+        if problem.message.key == "api.raised":
+            n = next(n for n, a in answered if not a.get("ok"))
+            problem.message = Message("api.case_raised", {**problem.message.params,
+                                                          "case": cases[n].label})
+        return problem, []
+    return None, [None if n in refused else ans.answers[a:b]
+                  for n, (a, b) in enumerate(script.spans)]
 
 
 def as_array(value: Any) -> np.ndarray | None:

@@ -29,7 +29,7 @@ import numpy as np
 from . import signatures
 from .conventions import COURSE, Labels, Layout
 from .names import PARAM_ALIASES, PARAM_ORDER, norm
-from .wrappers import NotAttempted
+from .wrappers import NotAttempted, write_back
 
 FORWARD_ROLES = {
     "affine": (("x", "W", "b"), ("x", "W", "b")),
@@ -336,7 +336,8 @@ class FunctionOptimizer:
                               "config": self.configs.setdefault("", cs231n_config(
                                   self.kind, self.hyper))})
             if isinstance(result, dict):
-                params.update(result)
+                for key, value in result.items():
+                    write_back(params, key, value)
             return
         for key in params:
             config = self.configs.setdefault(key, cs231n_config(self.kind, self.hyper))
@@ -346,5 +347,5 @@ class FunctionOptimizer:
                 result, new_config = result[0], result[1] if len(result) > 1 else None
                 if isinstance(new_config, dict):
                     self.configs[key] = new_config
-            if isinstance(result, np.ndarray):
-                params[key] = result
+            write_back(params, key, result)
+

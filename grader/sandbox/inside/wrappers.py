@@ -304,8 +304,7 @@ class ClassOptimizer:
         for key in params:
             result = signatures.call(self._update, self._per_array,
                                      {"param": params[key], "grad": grads[key]})
-            if isinstance(result, np.ndarray):
-                params[key] = result
+            write_back(params, key, result)
 
 
 def build_class_optimizer(klass, kind: str, hyper: dict) -> ClassOptimizer:
@@ -316,3 +315,19 @@ def build_class_optimizer(klass, kind: str, hyper: dict) -> ClassOptimizer:
         raise NotAttempted({"why": "unrecognised", "name": klass.__name__,
                             "params": signatures.describe(klass)})
     return ClassOptimizer(signatures.call(klass, mapping, hyper))
+
+
+def write_back(params: dict, key: str, value) -> None:
+    """Store what a functional update returned into the array the caller holds.
+
+    ``w = sgd(w, dw, lr)`` is how functional code applies an update; the network a
+    class-based check stands for holds the arrays themselves, so the new values are
+    copied into them (a value of another shape replaces the entry, as before).
+    """
+    if not isinstance(value, np.ndarray):
+        return
+    current = params.get(key)
+    if isinstance(current, np.ndarray) and current.shape == value.shape:
+        current[...] = value
+    else:
+        params[key] = value
