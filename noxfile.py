@@ -68,7 +68,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Training speed of the numpy reference against PyTorch on the CPU; batch speed-up."""
-    session.install(".", TORCH)
+    """Training speed of the numpy reference against PyTorch on the CPU; batch speed-up
+    (local pool and Dask cluster)."""
+    session.install(".[dask]", TORCH)
     session.run("python", "benchmarks/bench_reference.py", *session.posargs)
     session.run("python", "benchmarks/bench_batch.py")

@@ -26,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from grader.batch.errors import BatchAborted
+from grader.batch.errors import BatchAborted, out_of_space
 
 PR_SET_PDEATHSIG = 1
 RETRIES = 1
@@ -188,7 +188,16 @@ class DaskExecutor:
 
     def install(self, plugin: Any, name: str) -> None:
         """A worker plugin: set up on every worker now there and on each that joins later."""
-        self._client.register_plugin(plugin, name=name)
+        try:
+            self._client.register_plugin(plugin, name=name)
+        except OSError as e:
+            if out_of_space(e):
+                raise  # a worker's full disk stops the batch like the client's own
+            raise ClusterError(f"a Dask worker of {self.address} could not set up "
+                               f"{name}: {e}") from None
+        except (RuntimeError, ValueError) as e:
+            raise ClusterError(f"a Dask worker of {self.address} could not set up "
+                               f"{name}: {e}") from None
 
     def uninstall(self, name: str) -> None:
         with contextlib.suppress(OSError, ValueError, KeyError):
