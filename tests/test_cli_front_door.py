@@ -181,3 +181,21 @@ def test_a_batch_counts_a_zip_it_cannot_unpack_as_not_graded(tmp_path: Path) -> 
     assert events[-1]["event"] == "end" and events[-1]["not_graded"] == 1
     report = (out / "_class_report" / "class_report.md").read_text(encoding="utf-8")
     assert "s0002" in report and "cannot be unpacked" in report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ["reduced isolation", "apt-get install bubblewrap", "plans, other submissions"]),
+    ("ja", ["隔離が弱い", "apt-get install bubblewrap", "採点計画、他の提出物"]),
+])
+def test_the_reduced_isolation_warning_says_how_to_install_and_what_is_at_risk(
+        tmp_path: Path, lang: str, words: list[str]) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "task1.py").write_text(TASK1)
+    out = tmp_path / "out"
+    r = grader("grade", str(tmp_path / "sub"), "--out", str(out), "--no-bwrap", "--lang", lang,
+               "--plan", str(_task1_plan(tmp_path)))
+    assert r.returncode == 0, r.stderr
+    for word in words:
+        assert word in r.stderr, (word, r.stderr)
+    assert "apt-get install bubblewrap" in (out / "report.md").read_text(encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from grader.checks.parse import all_finite, numbers_per_line, shorten, single_nu
 from grader.checks.reproduce import program_run
 from grader.checks.words import ended, training_data
 from grader.results import Message
-from grader.safe_files import walk
+from grader.safe_files import UnsafeFile, lstat, walk
 from grader.sandbox import RunResult
 from grader.stats import trend_slope
 
@@ -125,9 +126,17 @@ def task3_params_saved(ctx: Context, settings: dict[str, Any]) -> Verdict:
     t3 = task3_run(ctx)
     if not t3.run.ok:
         return _run_failed(ctx, "task3", t3.run)
-    written = [p for p in t3.written
-               if (ctx.sandbox.workspace / p).stat().st_size > 0]
+    written = [p for p in t3.written if _non_empty_file(ctx.sandbox.workspace, p)]
     if not written:
         return failed("task3.no_params_file").reproduced_by(
             f"{program_run(ctx, 'task3')} && ls -l")
     return passed("task3.params_file", {"files": written}, files=", ".join(written[:5]))
+
+
+def _non_empty_file(root: Path, rel: str) -> bool:
+    """Whether ``root/rel`` is a regular file with content (a link or FIFO is not one)."""
+    try:
+        info = lstat(root, rel)
+    except UnsafeFile:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size > 0
