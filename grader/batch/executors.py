@@ -247,7 +247,10 @@ class DaskExecutor:
             if flight.deaths <= RETRIES:
                 self._send(fn, flight, flights, done)
             return
-        error = future.exception()
+        try:
+            error = future.exception()
+        except OSError as e:  # fetching it needs the scheduler (CommClosedError is one)
+            raise self._lost(str(e)) from None
         if isinstance(error, KilledWorker):  # the scheduler's own limit came first
             yield task, WorkerDied(f"the grading process died on {error.last_worker} and "
                                    "the workers before it (killed, or out of memory)")
@@ -263,6 +266,10 @@ class DaskExecutor:
             return future.result()
         except CancelledError:
             raise self._lost("the connection to it was lost") from None
+        except OSError as e:
+            # The task succeeded (its own errors were taken by _finish): only fetching
+            # the result failed, because the connection to the scheduler closed.
+            raise self._lost(str(e)) from None
 
     def _poll(self, tasks: Sequence[Any], flights: dict[str, _Flight]
               ) -> Iterator[tuple[Any, Any]]:
