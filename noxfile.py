@@ -64,7 +64,7 @@ def torch_side(session: nox.Session) -> None:
     """The framework side with the pinned CPU torch: the B1–B3 smoke tests (every torch test
     but the slow ones), then the framework reference graded with the framework plan on
     weights from a tiny training run (``.ci/framework_check.py``)."""
-    session.install(".[test]", TORCH)
+    session.install(".[test,dask]", TORCH)  # test modules import dask at collection
     session.run("python", "-m", "pytest", "-m", "torch and not slow", "-q",
                 *session.posargs)
     session.run("python", ".ci/framework_check.py", session.create_tmp())
