@@ -67,6 +67,17 @@ def gan(session: nox.Session) -> None:
                 *session.posargs)
 
 
+@nox.session(name="torch")
+def torch_side(session: nox.Session) -> None:
+    """The framework side with the pinned CPU torch: the B1–B3 smoke tests (every torch test
+    but the slow ones), then the framework reference graded with the framework plan on
+    weights from a tiny training run (``.ci/framework_check.py``)."""
+    session.install(".[test,dask]", TORCH)  # test modules import dask at collection
+    session.run("python", "-m", "pytest", "-m", "torch and not slow", "-q",
+                *session.posargs)
+    session.run("python", ".ci/framework_check.py", session.create_tmp())
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the whole tree."""
@@ -76,8 +87,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Training speed of the numpy reference against PyTorch on the CPU; batch speed-up."""
-    session.install(".", TORCH)
+    """Grading time per check family against one task-3 run; runs of the sequential accuracy
+    test; training speed of the numpy reference against PyTorch on the CPU; batch speed-up
+    (local pool and Dask cluster)."""
+    session.install(".[dask]", TORCH)
+    session.run("python", "benchmarks/bench_grading.py")
+    session.run("python", "benchmarks/bench_sequential.py")
     session.run("python", "benchmarks/bench_reference.py", *session.posargs)
     session.run("python", "benchmarks/bench_batch.py")
     session.run("python", "benchmarks/bench_sandbox.py")

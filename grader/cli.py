@@ -1,5 +1,6 @@
-"""Command line: ``python -m grader grade|report|handout …``.
+"""Grade le4nn submissions in a sandbox and report on them.
 
+Subcommands: grade, batch, ablations, class-report, report, handout (``--help`` of each).
 Anything that goes wrong before grading starts (a missing folder, a bad plan, bad data)
 is one clear line on stderr and exit code 2, never a traceback.
 """
@@ -11,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from grader import i18n
+from grader import __version__, i18n
 from grader.plan import PlanError
 from grader.results import CheckResult, ResultsError, read_results
 from grader.sandbox.reduced import SandboxRefused
@@ -21,25 +22,30 @@ from reference.data import DataError
 # OSError: an unwritable output folder or a vanished input is the user's to fix, not a bug.
 USER_ERRORS = (SubmissionError, PlanError, DataError, ResultsError, OSError, SandboxRefused)
 CLASS_REPORT_DIR = "_class_report"
+LANG_HELP = "report language: ja (Japanese, the default) or en (English)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"le4nn-grader {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    g = sub.add_parser("grade", help="grade one submission folder")
-    g.add_argument("submission", type=Path, help="folder holding task1.py … task4.py")
+    g = sub.add_parser("grade", help="Grade one submission and write its reports.")
+    g.add_argument("submission", type=Path,
+                   help="folder holding task1.py … task4.py (or task1.ipynb …), or a .zip "
+                        "or .ipynb file of it")
     g.add_argument("--out", type=Path, help="output folder (default: grading-output/<name>)")
     g.add_argument("--plan", type=Path, help="plan TOML (default: the public plan)")
     g.add_argument("--data-dir", type=Path,
                    help="MNIST IDX folder (default: $MNIST_DIR, else the embedded subset)")
-    g.add_argument("--lang", choices=i18n.LANGS, default=i18n.DEFAULT_LANG)
+    g.add_argument("--lang", choices=i18n.LANGS, default=i18n.DEFAULT_LANG, help=LANG_HELP)
     g.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                    help="programs run at the same time (default 2)")
     g.add_argument("--no-bwrap", action="store_true",
                    help="do not use bubblewrap even when it works (reduced isolation)")
 
-    b = sub.add_parser("batch", help="grade every submission of a class")
+    b = sub.add_parser("batch", help="Grade every submission of a class and write the class "
+                                     "report.")
     b.add_argument("submissions", type=Path,
                    help="folder with one sub-folder, zip or notebook per student")
     b.add_argument("--out", type=Path, default=Path("batch-output"),
@@ -47,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--plan", type=Path, help="plan TOML (default: the public plan)")
     b.add_argument("--data-dir", type=Path,
                    help="MNIST IDX folder (default: $MNIST_DIR, else the embedded subset)")
-    b.add_argument("--lang", choices=i18n.LANGS, default=i18n.DEFAULT_LANG)
+    b.add_argument("--lang", choices=i18n.LANGS, default=i18n.DEFAULT_LANG, help=LANG_HELP)
     b.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="submissions graded at the same time (default: one per core)")
     b.add_argument("--scheduler", help="address of a dask.distributed scheduler, e.g. "
@@ -65,17 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grade even without bubblewrap (student code can read host files)")
 
     sub.add_parser("ablations", add_help=False,
-                   help="ablation sweeps on the reference or a submission (see ablations -h)")
+                   help="Run the dropout, weight-decay and optimizer sweeps.")
 
-    c = sub.add_parser("class-report", help="re-render the class report of a batch folder")
-    c.add_argument("results_root", type=Path, help="the --out folder of a batch")
-    c.add_argument("--lang", choices=i18n.LANGS, default=i18n.DEFAULT_LANG)
+    c = sub.add_parser("class-report", help="Re-render the class report of graded results.")
+    c.add_argument("results_root", type=Path,
+                   help="the --out folder of a batch, or a folder of graded results")
+    c.add_argument("--lang", choices=i18n.LANGS, default=i18n.DEFAULT_LANG, help=LANG_HELP)
 
-    r = sub.add_parser("report", help="re-render the reports of a results folder")
+    r = sub.add_parser("report", help="Re-render one submission's reports from its "
+                                      "results.json.")
     r.add_argument("results_dir", type=Path, help="folder holding results.json")
-    r.add_argument("--lang", choices=i18n.LANGS, help="default: the language graded in")
+    r.add_argument("--lang", choices=i18n.LANGS,
+                   help="report language: ja or en (default: the language graded in; another "
+                        "language is written to a sub-folder named after it, e.g. en/)")
 
-    h = sub.add_parser("handout", help="write the data the programs are given, for local runs")
+    h = sub.add_parser("handout", help="Write the data the programs are given, to reproduce "
+                                       "a check locally.")
     h.add_argument("out", type=Path, help="folder to write the four MNIST IDX files to")
     h.add_argument("--plan", type=Path, help="plan TOML (default: the public plan)")
     h.add_argument("--data-dir", type=Path, help="MNIST IDX folder (default as for grade)")
@@ -104,13 +115,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _grade(args: argparse.Namespace) -> int:
     from grader.grade import grade
+    from grader.intake import is_single_file, submission_folder
     from grader.report import format_score_table
 
-    out = args.out or Path("grading-output") / args.submission.resolve().name
-    print(f"grading {args.submission} → {out}", file=sys.stderr)
-    doc = grade(args.submission, out, plan_path=args.plan, data_dir=args.data_dir,
-                lang=args.lang, jobs=args.jobs, use_bwrap=False if args.no_bwrap else None,
-                progress=_print_progress)
+    given = args.submission
+    name = given.stem if is_single_file(given) else given.resolve().name
+    out = args.out or Path("grading-output") / name
+    print(f"grading {given} → {out}", file=sys.stderr)
+    with submission_folder(given) as folder:
+        doc = grade(folder, out, plan_path=args.plan, data_dir=args.data_dir,
+                    lang=args.lang, jobs=args.jobs, use_bwrap=False if args.no_bwrap else None,
+                    progress=_print_progress, require_programs=True)
     print(format_score_table(doc, args.lang, color=sys.stdout.isatty()))
     if doc["extra_data"]["sandbox"]["isolation"] == "reduced":
         print(i18n.tr("cli.reduced_isolation", args.lang,
@@ -143,9 +158,14 @@ def _batch(args: argparse.Namespace) -> int:
         return 3
     print(i18n.tr("cli.batch_done", args.lang, graded=len(summary.graded),
                   skipped=len(summary.skipped), failed=len(summary.failed),
-                  seconds=f"{summary.seconds:.0f}"))
+                  not_graded=len(summary.not_graded), seconds=f"{summary.seconds:.0f}"))
     for student, error in summary.failed.items():
         print(f"  {student}: {error}", file=sys.stderr)
+    if summary.not_graded:
+        print(i18n.tr("cli.batch_not_graded", args.lang, count=len(summary.not_graded)),
+              file=sys.stderr)
+        for student, reason in summary.not_graded.items():
+            print(f"  {student}: {reason}", file=sys.stderr)
     return _class_report(args)
 
 
@@ -166,8 +186,12 @@ def _report(args: argparse.Namespace) -> int:
     from grader.report import render_reports
 
     doc = read_results(args.results_dir / "results.json")
-    lang = args.lang or doc["extra_data"].get("lang", i18n.DEFAULT_LANG)
-    paths = render_reports(doc, args.results_dir, lang)
+    graded_in = doc["extra_data"].get("lang", i18n.DEFAULT_LANG)
+    lang = args.lang or graded_in
+    # The reports of the grading language stay where results.json is; another language
+    # goes beside them, so re-rendering never replaces what the student was given.
+    out = args.results_dir if lang == graded_in else args.results_dir / lang
+    paths = render_reports(doc, out, lang)
     for path in paths.values():
         print(path)
     return 0

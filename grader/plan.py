@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox import Limits
-from grader.sandbox.policy import BANNED, PACKAGES, Policy
+from grader.sandbox.policy import BANNED, FRAMEWORK_PACKAGES, PACKAGES, Policy
+from grader.scoring import ALL_PARTS, COURSE_PARTS, FRAMEWORK_PARTS, Counting, part_of
 
 VISIBILITIES = ("public", "hidden")
 # Gradescope's visibilities of one test, settable per check.
@@ -43,6 +44,7 @@ class Plan:
     checks: dict[str, dict[str, Any]]
     limits: dict[str, Limits] = field(default_factory=dict)
     sandbox: Policy = field(default_factory=Policy)
+    counting: Counting = field(default_factory=Counting)
 
     def limits_for(self, task: str) -> Limits:
         return self.limits.get(task, self.limits["*"])
@@ -95,6 +97,7 @@ def load(path: Path | None, known_checks: Callable[[], dict[str, dict[str, Any]]
         sha256=hashlib.sha256(raw).hexdigest(), seeds=seeds, checks=checks,
         limits=_limits(doc.get("limits", {}), path),
         sandbox=_sandbox(doc.get("sandbox", {}), checks, path),
+        counting=_counting(doc.get("parts", {}), {part_of(c) for c in checks}, path),
     )
 
 
@@ -230,7 +233,8 @@ def _sandbox(table: Any, checks: dict[str, dict[str, Any]], path: Path) -> Polic
     """``[sandbox]``: what student code may import (``packages``, distribution names).
 
     The modules the import guard blocks are the ``modules`` setting of
-    ``code.banned_imports`` (its default when the plan does not run that check).
+    ``code.banned_imports`` (its default when the plan does not run that check). A plan
+    with framework checks (B1–B3) gets torch by default.
     """
     if not isinstance(table, dict):
         raise PlanError(f"{path}: sandbox must be a table ([sandbox])")
@@ -238,7 +242,8 @@ def _sandbox(table: Any, checks: dict[str, dict[str, Any]], path: Path) -> Polic
         if key not in SANDBOX_KEYS:
             raise PlanError(f"{path}: [sandbox] has no setting {_toml_key(key)!r} "
                             f"(known: {', '.join(SANDBOX_KEYS)})")
-    packages = table.get("packages", list(PACKAGES))
+    framework = any(part_of(c) in FRAMEWORK_PARTS for c in checks)
+    packages = table.get("packages", [*PACKAGES, *(FRAMEWORK_PACKAGES if framework else ())])
     if not isinstance(packages, list) or not all(
             isinstance(p, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", p)
             for p in packages):
@@ -246,3 +251,50 @@ def _sandbox(table: Any, checks: dict[str, dict[str, Any]], path: Path) -> Polic
                         'such as "numpy"')
     banned = checks.get(BANNED_CHECK, {}).get("modules", list(BANNED))
     return Policy(packages=tuple(packages), banned=tuple(banned))
+_COUNTING_KEYS = ("counted", "uncallable_costs")
+
+
+def _counting(table: Any, plan_parts: set[str], path: Path) -> Counting:
+    """``[parts]``: which parts count toward the total, and each part's points.
+
+    ``counted`` lists part names (``"*"``: all); ``uncallable_costs`` is true or false;
+    every other key is a part's table with ``points``. A part name must be one of the
+    course's (``required``, ``report``, ``A1`` … ``B3``) or a part of the plan's checks.
+    """
+    if not isinstance(table, dict):
+        raise PlanError(f"{path}: parts must be a table ([parts])")
+    known = set(COURSE_PARTS) | plan_parts
+
+    def part_name(name: Any, where: str) -> str:
+        if not isinstance(name, str) or name not in known:
+            raise PlanError(f"{path}: {where}: unknown part {_short(name)} (known: "
+                            f"{', '.join(sorted(known))})")
+        return name
+
+    counted = table.get("counted")
+    if counted is not None:
+        if not isinstance(counted, list):
+            raise PlanError(f'{path}: [parts] counted must be a list of parts, e.g. '
+                            f'["required", "report"] or ["{ALL_PARTS}"]')
+        counted = tuple(name if name == ALL_PARTS else part_name(name, "[parts] counted")
+                        for name in counted)
+    costs = table.get("uncallable_costs", False)
+    if not isinstance(costs, bool):
+        raise PlanError(f"{path}: [parts] uncallable_costs must be true or false")
+    points = {}
+    for key, sub in table.items():
+        if key in _COUNTING_KEYS:
+            continue
+        if not isinstance(sub, dict):
+            raise PlanError(f"{path}: [parts] has no setting {_short(key)} (known: "
+                            f"{', '.join(_COUNTING_KEYS)}, or a table [parts.PART])")
+        where = f"[parts.{_toml_key(key)}]"
+        part_name(key, where)
+        if set(sub) - {"points"}:
+            raise PlanError(f"{path}: {where} has settings {_short(sorted(sub))}; "
+                            "the one setting of a part is points")
+        if "points" in sub:
+            if not _is_number(sub["points"]) or sub["points"] <= 0:
+                raise PlanError(f"{path}: {where} points must be a positive number")
+            points[key] = float(sub["points"])
+    return Counting(counted=counted, points=points, uncallable_costs=costs)

@@ -4,6 +4,11 @@
 ``tests`` with ``name``/``score``/``max_score``/``status``/``output``/``tags``/
 ``visibility``/``extra_data``) plus our own fields under ``extra_data``. Reports are
 rendered from this file alone, so everything a report shows must be recorded here.
+
+The top-level ``score`` is the headline total of the parts the plan counts
+(:mod:`grader.scoring`); ``extra_data.parts`` holds every part's subtotal. Each test's
+``score``/``max_score`` are its own points (Gradescope shows the top-level score as the
+submission's); a check left out of the maximum (``extra_data.excluded``) has 0 / 0.
 """
 
 from __future__ import annotations
@@ -17,13 +22,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-SCHEMA = "le4nn-results/1"
+from grader.scoring import Counting, PartScore, headline, part_of, score_parts
+
+# 2: the headline counts the plan's parts only; parts and excluded checks are recorded.
+SCHEMA = "le4nn-results/2"
 
 # "unverified": the grader could not verify what the check looks at (e.g. parameters in a
 # format it cannot read); scored as passed, shown to the instructor as needing a look.
 Outcome = Literal["passed", "failed", "error", "timeout", "not_attempted", "unverified"]
 OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "not_attempted",
                              "unverified")
+
+
+SCORED_AS_PASSED = frozenset({"passed", "unverified"})
 
 
 @dataclass
@@ -51,10 +62,17 @@ class CheckResult:
     seconds: float = 0.0
     reproduce: str = ""
     visibility: str = "visible"
+    # Why the check is left out of its part's maximum ("" when it counts as usual).
+    excluded: str = ""
 
     @property
     def passed(self) -> bool:
         return self.outcome == "passed"
+
+    @property
+    def part(self) -> str:
+        """The part of the course the check belongs to (:func:`grader.scoring.part_of`)."""
+        return part_of(self.id)
 
 
 @dataclass
@@ -72,24 +90,33 @@ class GradeRun:
     lang: str
 
 
-def to_json_dict(run: GradeRun, checks: list[CheckResult], render) -> dict[str, Any]:
+def to_json_dict(run: GradeRun, checks: list[CheckResult], render,
+                 counting: Counting | None = None) -> dict[str, Any]:
     """Build the Gradescope-shaped dict.
 
     ``render(message) -> str`` turns a :class:`Message` into text for the ``output``
-    fields (Gradescope shows those verbatim).
+    fields (Gradescope shows those verbatim). ``counting``: the plan's rules for the
+    parts (default: :class:`~grader.scoring.Counting`).
     """
+    counting = counting or Counting()
+    parts = score_parts(checks, counting)
+    score, max_score = headline(parts)
     tests = [
         {
             "name": c.id,
             "score": round(c.score, 6),
             "max_score": c.max_score,
-            "status": "passed" if c.passed else "failed",
+            # "unverified" is scored as passed, so Gradescope shows it as one too.
+            "status": "passed" if c.outcome in SCORED_AS_PASSED else "failed",
             "output": render(c.message),
-            "tags": [c.task, c.id.split(".")[1] if "." in c.id else c.id],
+            "tags": list(dict.fromkeys([c.part, c.task, c.id.split(".")[1] if "." in c.id
+                                        else c.id])),
             "visibility": c.visibility,
             "extra_data": {
                 "id": c.id,
                 "task": c.task,
+                "part": c.part,
+                "excluded": c.excluded,
                 "outcome": c.outcome,
                 "message": asdict(c.message),
                 "details": c.details,
@@ -100,12 +127,13 @@ def to_json_dict(run: GradeRun, checks: list[CheckResult], render) -> dict[str, 
         for c in checks
     ]
     return {
-        "score": round(sum(c.score for c in checks), 6),
-        "max_score": sum(c.max_score for c in checks),
+        "score": score,
+        "max_score": max_score,
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
-        "extra_data": {"schema": SCHEMA, **asdict(run)},
+        "extra_data": {"schema": SCHEMA, **asdict(run), "scoring": counting.describe(),
+                       "parts": [p.to_dict() for p in parts]},
     }
 
 
@@ -126,9 +154,16 @@ def checks_from_json(doc: dict[str, Any]) -> list[CheckResult]:
                 seconds=x["seconds"],
                 reproduce=x["reproduce"],
                 visibility=t["visibility"],
+                excluded=x.get("excluded", ""),
             )
         )
     return out
+
+
+def parts_from_json(doc: dict[str, Any]) -> list[PartScore]:
+    """The part subtotals a results.json recorded, in report order."""
+    return [PartScore(**{**p, "excluded": list(p["excluded"])})
+            for p in doc["extra_data"]["parts"]]
 
 
 def write_json_atomic(path: Path, doc: dict[str, Any]) -> None:
@@ -189,6 +224,9 @@ def _schema_mismatch(schema: Any) -> str:
     if family == our_family and version.isdigit() and int(version) > int(our_version):
         return (f"written by a newer le4nn-grader (schema {schema}; this one reads {SCHEMA}): "
                 "upgrade le4nn-grader to read it")
+    if family == our_family and version.isdigit():
+        return (f"written by an older le4nn-grader (schema {schema}; this one reads {SCHEMA}): "
+                "grade the submission again")
     return f"schema {schema!r}, expected {SCHEMA!r}"
 
 
@@ -211,6 +249,9 @@ def _check_shape(doc: dict[str, Any]) -> None:
     _expect(doc, "tests", list, "a list")
     for i, test in enumerate(doc["tests"]):
         _check_test(test, f"tests[{i}].")
+    _expect(run, "parts", list, "a list", "extra_data.")
+    for i, part in enumerate(run["parts"]):
+        _check_part(part, f"extra_data.parts[{i}].")
     for check in checks_from_json(doc):
         if check.outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {_short(check.outcome)} in {_short(check.id)}")
@@ -228,6 +269,8 @@ def _check_test(test: Any, where: str) -> None:
     extra, where = test["extra_data"], f"{where}extra_data."
     for key in ("id", "task", "outcome", "reproduce"):
         _expect(extra, key, str, "a string", where)
+    if "excluded" in extra:
+        _expect(extra, "excluded", str, "a string", where)
     _expect(extra, "seconds", _is_number, "a number", where)
     _expect(extra, "details", dict, "an object", where)
     _expect(extra, "message", dict, "an object", where)
@@ -238,6 +281,26 @@ def _check_test(test: Any, where: str) -> None:
     if not set(message) <= {"key", "params"}:
         raise ValueError(f"{where}message has fields {_short(sorted(message))}, "
                          "expected key and params")
+
+
+_PART_FIELDS = {"id": (str, "a string"), "counted": (bool, "true or false"),
+                "attempted": (bool, "true or false"), "checks": (int, "an integer"),
+                "passed": (int, "an integer"), "excluded": (list, "a list")}
+
+
+def _check_part(part: Any, where: str) -> None:
+    """One entry of ``extra_data.parts``: exactly the fields of a PartScore, typed."""
+    if not isinstance(part, dict):
+        raise TypeError(f"{where[:-1]} is not an object")
+    for key, (kind, what) in _PART_FIELDS.items():
+        _expect(part, key, kind, what, where)
+    for key in ("score", "max_score", "raw_score", "raw_max"):
+        _expect(part, key, _is_number, "a number", where)
+    if not all(isinstance(x, str) for x in part["excluded"]):
+        raise TypeError(f"{where}excluded must list check ids")
+    extra = set(part) - set(_PART_FIELDS) - {"score", "max_score", "raw_score", "raw_max"}
+    if extra:
+        raise ValueError(f"{where[:-1]} has unknown fields {_short(sorted(extra))}")
 
 
 def _expect(obj: dict[str, Any], key: str, kind: type | Callable[[Any], bool], what: str,

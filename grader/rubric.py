@@ -20,14 +20,17 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader.notebook import cell_source, notebook_cells
+from grader import safe_files
+from grader.notebook import MAX_NOTEBOOK_BYTES, cell_source, notebook_cells
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parent / "plans" / "rubric.toml"
 REPORT_STEMS = ("report", "レポート")
 REPORT_SUFFIXES = (".md", ".markdown", ".ipynb", ".html", ".htm")
+# An HTML export with its figures inlined can be large; prose never is.
+MAX_REPORT_BYTES = MAX_NOTEBOOK_BYTES
 _LABEL_LEVEL = 7  # a bare "考察" line opens a discussion like a heading deeper than any real one
 
 # The patterns run on student text: each is linear in the length of a line. A class that
@@ -129,7 +132,7 @@ def load_rubric(path: Path | None = None) -> Rubric:
     """
     source = Path(path) if path is not None else DEFAULT_RUBRIC
     try:
-        data = tomllib.loads(read_text(source))
+        data = tomllib.loads(_instructor_text(source))
     except tomllib.TOMLDecodeError as e:
         raise RubricError(source, f"not valid TOML ({e})") from None
     _unknown_keys(data, _TOP_KEYS, source)
@@ -137,7 +140,7 @@ def load_rubric(path: Path | None = None) -> Rubric:
     sections = tuple(_section(table, chars, source) for table in data.get("sections", []))
     if not sections:
         raise RubricError(source, "no [[sections]]")
-    quoted = tuple(_squeezed(read_text(source.parent / name))
+    quoted = tuple(_squeezed(_instructor_text(source.parent / name))
                    for name in data.get("quoted_files", []))
     return Rubric(sections, _regex(data.get("discussion_pattern", "考察|discussion"), source),
                   quoted)
@@ -164,7 +167,21 @@ def _block(kind: str, text: str, level: int = 0) -> Block:
 
 
 def read_text(path: Path) -> str:
-    """A UTF-8 file's text (a byte order mark is dropped); RubricError names the file."""
+    """A UTF-8 report's text (a byte order mark is dropped); RubricError names the file.
+
+    Read through :mod:`grader.safe_files`: a link is not followed, a pipe not opened, at
+    most :data:`MAX_REPORT_BYTES` read.
+    """
+    try:
+        return safe_files.read_path(path, MAX_REPORT_BYTES).decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise RubricError(path, f"not UTF-8 text (byte {e.start})") from None
+    except safe_files.UnsafeFile as e:
+        raise RubricError(path, str(e).removeprefix(f"{Path(path).name}: ")) from None
+
+
+def _instructor_text(path: Path) -> str:
+    """A rubric or quoted text: the instructor's own file, read as it is named."""
     try:
         return Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
@@ -351,16 +368,22 @@ def report_text(path: Path) -> str:
 def find_report(submission_dir: Path) -> Path | None:
     """The report in a submission folder: ``report.md``, ``report.ipynb``, ``report.html`` …
 
-    Only the top level is searched; names are matched without regard to case, and
-    Markdown is preferred to a notebook, a notebook to HTML (which is often an export).
+    Only the top level is searched, without following links (a linked report is not
+    found); names are matched without regard to case, and Markdown is preferred to a
+    notebook, a notebook to HTML (which is often an export).
     """
     root = Path(submission_dir)
     if not root.is_dir():
         return None
-    candidates = [p for p in root.iterdir() if p.is_file()
-                  and p.stem.lower() in REPORT_STEMS and p.suffix.lower() in REPORT_SUFFIXES]
-    ranked = sorted(candidates, key=lambda p: (REPORT_SUFFIXES.index(p.suffix.lower()), p.name))
-    return ranked[0] if ranked else None
+    ranked = sorted((REPORT_SUFFIXES.index(rel.suffix.lower()), rel.name)
+                    for rel in safe_files.walk(root, max_depth=0).files if is_report_name(rel.name))
+    return root / ranked[0][1] if ranked else None
+
+
+def is_report_name(name: str) -> bool:
+    """Whether a top-level file of this name is a written report (``Report.HTML`` …)."""
+    path = PurePosixPath(name)
+    return path.stem.lower() in REPORT_STEMS and path.suffix.lower() in REPORT_SUFFIXES
 
 
 # --- checking ------------------------------------------------------------------------------

@@ -10,6 +10,11 @@ stretch of ``w + k − 1`` tokens that two submissions share yields a shared fin
 Because ``k ≥ w`` by default, the k-grams picked inside a copied stretch overlap, so their
 source lines merge into one contiguous region.
 
+Files are read through :mod:`grader.safe_files` (no link followed, no pipe opened, bounded
+walks). Compiled files (``.pyc`` …) are not compared: a module handed in only compiled is
+listed in ``skipped``, and the student's own report flags it (``code.banned_imports``
+"unverified", see :mod:`grader.submission`), since it was not run either.
+
 Reports are compared as sets of character n-grams after NFKC normalisation with spaces and
 punctuation removed (Japanese has no word boundaries); n-grams of the quoted course text
 are removed first, so quoting the same task statement is not a match.
@@ -40,11 +45,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import combinations, product
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader.notebook import cell_source, notebook_cells
-from grader.submission import SKIPPED_DIRS
+from grader.notebook import cell_source, parse_cells
+from grader.safe_files import UnsafeFile, read_bytes, walk
+from grader.submission import COMPILED_REASON, SKIPPED_DIRS, compiled_only
 
 CODE_SUFFIXES = (".py", ".ipynb")
 MAX_FILE_BYTES = 1 << 20
@@ -141,30 +147,43 @@ def _blank_magics(source: str) -> str:
                      for line in source.splitlines())
 
 
-def _code_files(root: Path) -> list[Path]:
-    """The ``.py`` and ``.ipynb`` files under ``root`` (or ``root`` itself), sorted."""
+def _code_files(root: Path) -> tuple[Path, list[PurePosixPath], dict[str, str]]:
+    """(the folder, its ``.py`` and ``.ipynb`` files relative to it, sorted, and why code
+    files were left out: links, pipes, compiled files without source).
+
+    Walked through :mod:`grader.safe_files`; ``root`` may also be one file (a skeleton).
+    ``root`` itself is the caller's (a folder discovery staged, the instructor's skeleton)
+    and is followed if it is a link; nothing below it is.
+    """
+    root = root.resolve()
     if root.is_file():
-        return [root]
-    return [
-        path for path in sorted(root.rglob("*"))
-        if path.suffix in CODE_SUFFIXES and path.is_file() and not path.is_symlink()
-        and not SKIPPED_DIRS.intersection(path.relative_to(root).parts)
-    ]
+        return root.parent, [PurePosixPath(root.name)], {}
+    tree = walk(root, skip_dirs=SKIPPED_DIRS - {"__pycache__"})
+    files = [rel for rel in tree.files
+             if rel.suffix in CODE_SUFFIXES and "__pycache__" not in rel.parts]
+    skipped = {rel: reason for rel, reason in tree.skipped
+               if PurePosixPath(rel).suffix in CODE_SUFFIXES}
+    skipped |= {rel.as_posix(): COMPILED_REASON for rel in compiled_only(tree.files)}
+    return root, files, skipped
 
 
-def _file_units(path: Path, label: str) -> list[tuple[str, str]]:
+def _file_units(root: Path, rel: PurePosixPath, label: str) -> list[tuple[str, str]]:
     """(unit name, source) of a script, or of each code cell of a notebook.
 
     Raises ValueError with the reason for a file that cannot be read.
     """
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ValueError(f"larger than {MAX_FILE_BYTES >> 20} MiB")
-    if path.suffix == ".ipynb":
+    try:
+        data = read_bytes(root, rel, MAX_FILE_BYTES)
+    except UnsafeFile as e:
+        if e.kind == "too_large":
+            raise ValueError(f"larger than {MAX_FILE_BYTES >> 20} MiB") from None
+        raise ValueError(str(e).removeprefix(f"{rel}: ")) from None
+    if rel.suffix == ".ipynb":
         return [(f"{label}#cell{number}", _blank_magics(cell_source(cell)))
-                for number, cell in enumerate(notebook_cells(path), start=1)
+                for number, cell in enumerate(parse_cells(data), start=1)
                 if cell.get("cell_type") == "code"]
     try:
-        return [(label, path.read_text(encoding="utf-8"))]
+        return [(label, data.decode("utf-8"))]
     except UnicodeDecodeError as e:
         raise ValueError(f"not UTF-8 text (byte {e.start})") from None
 
@@ -222,12 +241,12 @@ def _token_error(e: Exception) -> str:
 def _token_streams(root: Path) -> tuple[list[tuple[str, list[Token]]], dict[str, str]]:
     """The tokens of every unit under ``root`` and why others were skipped."""
     streams: list[tuple[str, list[Token]]] = []
-    skipped: dict[str, str] = {}
-    for path in _code_files(root):
-        label = path.name if path == root else path.relative_to(root).as_posix()
+    folder, files, skipped = _code_files(root)
+    for rel in files:
+        label = rel.as_posix()
         try:
-            units = _file_units(path, label)
-        except (ValueError, OSError) as e:
+            units = _file_units(folder, rel, label)
+        except ValueError as e:
             skipped[label] = str(e)
             continue
         for unit, source in units:

@@ -67,7 +67,8 @@ def test_batch_grades_everyone_once_and_resumes(tmp_path: Path) -> None:
     out = tmp_path / "out"
     summary = run_batch(root, out, plan_path=QUICK_PLAN, jobs=2, junit=True)
     students = {"ref0", "ref1", "badfmt", "hang", "zipped", "evil"}
-    assert set(summary.graded) == students and not summary.failed
+    assert set(summary.graded) == students - {"evil"} and not summary.failed
+    assert set(summary.not_graded) == {"evil"} and "unsafe path" in summary.not_graded["evil"]
     docs = {s: read_results(out / s / "results.json") for s in students}
     assert docs["ref0"]["score"] == docs["zipped"]["score"] == 4
     assert docs["badfmt"]["score"] == 2 and docs["hang"]["score"] == 0
@@ -133,3 +134,37 @@ def test_killed_batch_loses_nothing_and_grades_nothing_twice(tmp_path: Path) -> 
         assert read_results(out / f"s{i}" / "results.json")["score"] == 4
     assert not (out / ".partial").exists()
     assert not [p for p in out.iterdir() if p.name.startswith(".old-")]
+
+
+def test_discover_follows_no_link_and_opens_no_pipe_in_the_class_folder(tmp_path: Path) -> None:
+    """A link or a pipe where a submission should be is an entry with a reason, at once."""
+    root = tmp_path / "class"
+    root.mkdir()
+    shutil.copytree(REFERENCE, root / "honest")
+    (root / "alias").symlink_to(REFERENCE)
+    (root / "linked.zip").symlink_to(tmp_path / "nowhere.zip")
+    (root / "linked.ipynb").symlink_to("/etc/passwd")
+    os.mkfifo(root / "pipe.zip")
+    os.mkfifo(root / "pipe.ipynb")
+    (root / "notes.txt").write_text("the instructor's, not a submission")
+    entries = {e.source.name: e for e in discover(root, tmp_path / "staging")}
+    assert set(entries) == {"honest", "alias", "linked.zip", "linked.ipynb", "pipe.zip",
+                            "pipe.ipynb"}
+    assert entries["honest"].folder == root / "honest" and not entries["honest"].problem
+    refused = {name: e.problem for name, e in entries.items() if name != "honest"}
+    assert all(entries[name].folder is None for name in refused)
+    assert {name for name, why in refused.items() if "symbolic link" in why} == {
+        "alias", "linked.zip", "linked.ipynb"}
+    assert {name for name, why in refused.items() if "named pipe" in why} == {
+        "pipe.zip", "pipe.ipynb"}
+    assert not list((tmp_path / "staging").glob("*/*"))  # nothing was copied through them
+
+
+def test_an_archive_nested_too_deep_is_refused(tmp_path: Path) -> None:
+    from grader.batch.discover import ArchiveError, extract_zip
+
+    deep = tmp_path / "deep.zip"
+    with zipfile.ZipFile(deep, "w") as zf:
+        zf.writestr("a/" * 40 + "task1.py", "print(1)\n")
+    with pytest.raises(ArchiveError, match="nested more than 32 levels deep"):
+        extract_zip(deep, tmp_path / "x")

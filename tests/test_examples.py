@@ -60,8 +60,12 @@ def test_reference_results_are_recorded(reference_doc: dict) -> None:
     losses = checks["task3.learning"]["details"]["losses"]
     assert len(losses) == 30 and losses[-1] < losses[0]
     acc = checks["task4.accuracy"]["details"]
-    assert acc["n"] == 40 and len(acc["labels"]) == len(acc["predictions"]) == 40
-    assert acc["wilson_lower"] <= acc["accuracy"] <= acc["wilson_upper"]
+    # The sequential test stops at a look once it has decided: at most the plan's 40 images.
+    n = acc["n"]
+    assert n == acc["looks"][-1]["n"] <= acc["max_n"] == 40
+    assert len(acc["labels"]) == len(acc["predictions"]) == len(acc["indices"]) == n
+    assert acc["threshold"] <= acc["lower_bound"] <= acc["accuracy"] <= acc["upper_bound"]
+    assert acc["correct"] >= acc["looks"][-1]["pass_at"]
     assert reference_doc["extra_data"]["seeds"] == {"handout": 7, "sample": 11}
 
 

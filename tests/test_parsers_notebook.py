@@ -198,7 +198,8 @@ def test_a_broken_task_notebook_is_a_problem_not_a_crash(doc: Any) -> None:
         assert set(problems) <= {"task1"}
         assert set(problems) == {"task1"} or (tmp / "ws" / "task1.py").is_file()
     for problem in problems.values():
-        assert problem.startswith("task1.ipynb: ") and str(tmp) not in problem
+        reason = problem.params["reason"]
+        assert reason.startswith("task1.ipynb: ") and str(tmp) not in reason
 
 
 # --- Markdown cells: linear time -------------------------------------------------------------

@@ -94,7 +94,7 @@ def assert_usable(plan: Plan) -> None:
         defaults = {"weight": 1.0, "visibility": "visible", **KNOWN[check_id]}
         assert settings_.keys() == defaults.keys()
         for key, value in settings_.items():
-            if isinstance(defaults[key], float | int):
+            if isinstance(defaults[key], float | int) and not isinstance(defaults[key], bool):
                 assert type(value) in (int, float) and math.isfinite(value)
             else:
                 assert type(value) is type(defaults[key])
@@ -113,6 +113,8 @@ finite = st.floats(-1e9, 1e9, allow_nan=False)
 
 
 def setting_values(default: Any) -> st.SearchStrategy[Any]:
+    if isinstance(default, bool):  # a switch such as ``strict``
+        return st.booleans()
     if isinstance(default, float):
         return finite | st.integers(-(10**6), 10**6)
     if isinstance(default, int):
@@ -249,7 +251,7 @@ def test_wrong_setting_types_name_the_setting(check_id: str, data: st.DataObject
 
 def _fits(value: Any, default: Any) -> bool:
     """Whether ``value`` is a valid setting where ``default`` is the default."""
-    if isinstance(default, float | int):
+    if isinstance(default, float | int) and not isinstance(default, bool):
         return type(value) in (int, float) and math.isfinite(value)
     if isinstance(default, list):
         return isinstance(value, list) and all(isinstance(v, str) for v in value)

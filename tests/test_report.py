@@ -92,7 +92,7 @@ def _checks() -> list[CheckResult]:
     greeting = Message(GREETING, {"name": "Ada", "extra": HOSTILE})
     stderr = "Traceback\nZeroDivisionError: ```"
     return [
-        _check("task1.cli", "passed", 10, 10, seconds=0.5, reproduce="echo 42 | python task1.py"),
+        _check("task1.cli", "passed", 10, 10, seconds=0.5, reproduce="python task1.py --passed"),
         _check(
             "task1.crash",
             "error",
@@ -101,14 +101,14 @@ def _checks() -> list[CheckResult]:
             message=greeting,
             seconds=0.25,
             details={"returncode": 1, "stderr_tail": stderr},
-            reproduce="python task1.py",
+            reproduce="echo 42 | python task1.py",
         ),
         _check(
             "task2.cross_entropy",
             "failed",
             0,
             10,
-            details={"expected": 2.302585, "got": 1.5},
+            details={"loss": 1.5, "low": 1.8, "internal_note": "kept in results.json"},
             seconds=1.0,
             reproduce="python task2.py",
         ),
@@ -237,7 +237,8 @@ def test_what_to_fix_first_lists_unpassed_checks_in_report_order(rendered):
         ("⏱ 時間切れ", "task3.save"),
     ]
     assert "([課題 2](#課題-2))" in box and "再現コマンド: `python task2.py`" in box
-    assert "1 件のチェックを実施できませんでした (課題 A1)" in box
+    # A1 was not attempted: an optional task left out is no mistake to fix.
+    assert "A1" not in box and "未実施" not in box
     html = _html(rendered, "en")
     assert html.index('id="fix-first"') < html.index('id="task1"')
     assert '<a href="#check-task1.crash"><code>task1.crash</code></a>' in html
@@ -253,7 +254,10 @@ def test_no_fix_first_box_when_every_check_passed(tmp_path):
 def test_failed_check_shows_its_diagnostics(rendered):
     html = _html(rendered)
     assert "<pre><code>Traceback\nZeroDivisionError: ```</code></pre>" in html
-    assert "<code>expected</code> = 2.30259" in html
+    # Details in words: labelled through the catalogue; keys without a label are internal.
+    assert "<li>出力された誤差: 1.5</li>" in html and "<li>妥当な範囲の下限: 1.8</li>" in html
+    assert "internal_note" not in html and "returncode" not in html
+    assert "- Loss printed: 1.5" in _md(rendered, "en")
     # A passed check's details (e.g. the losses list) are not dumped into the report.
     assert "2.3, 1.2" not in html
 
@@ -335,12 +339,16 @@ def test_confusion_matrix_puts_invalid_answers_in_the_last_column():
 
 
 def test_terminal_table_aligns_japanese_text():
-    table = format_score_table(_doc())
+    table, _, notes = format_score_table(_doc()).partition("\n\n")
     lines = table.splitlines()
     assert len({display_width(line) for line in lines}) == 1
     for check in _checks():
         assert any(line.startswith(check.id + " ") for line in lines)
-    assert "⏱ 時間切れ" in table and "60 / 85" in lines[-1] and lines[-1].startswith("合計点")
+    assert "⏱ 時間切れ" in table and "60 / 80" in lines[-1] and lines[-1].startswith("合計点")
+    # The part subtotals sit above the total; the optional A1 is apart and not attempted.
+    assert re.search(r"^必修課題 \(課題 1–4\) +含む +60 / 80$", table, re.M)
+    assert re.search(r"^発展課題 A1 +含まない \(別に集計\) +— 未実施$", table, re.M)
+    assert notes.startswith("合計点は 必修課題 (課題 1–4) の得点です。")
 
 
 def test_terminal_colour_changes_nothing_but_escape_codes():

@@ -16,11 +16,13 @@ from grader.report.class_data import load_class
 from grader.report.class_model import build_class_view, similarity_pairs
 from grader.report.class_report import render_class_report
 from grader.report.render import render_template
-from grader.results import ResultsError
+from grader.results import SCHEMA, ResultsError
 from tests.browser import assert_self_contained
 
 CLASS = Path(__file__).parent / "data" / "class"
 STUDENTS = ("s001", "s002", "s003")
+_FAMILY, _, _VERSION = SCHEMA.rpartition("/")
+NEWER = f"{_FAMILY}/{int(_VERSION) + 1}"
 
 
 def _doc(student: str = "s001") -> dict[str, Any]:
@@ -43,7 +45,7 @@ def _broken_root(tmp_path: Path) -> Path:
     root = tmp_path / "results"
     shutil.copytree(CLASS, root)
     newer = _doc()
-    newer["extra_data"]["schema"] = "le4nn-results/2"
+    newer["extra_data"]["schema"] = NEWER
     no_tests = _doc()
     del no_tests["tests"]
     odd_outcome = _doc()
@@ -65,7 +67,7 @@ EXPECTED_PROBLEMS = {
     "b_bad_submission/results.json": "malformed",
     "b_folder/results.json": "cannot be read",
     "b_missing/results.json": "not found",
-    "b_newer/results.json": "le4nn-results/2",
+    "b_newer/results.json": NEWER,
     "b_no_tests/results.json": "malformed, field 'tests' missing",
     "b_odd_outcome/results.json": "unknown outcome 'exploded'",
     "b_truncated/results.json": "not valid UTF-8 JSON",
@@ -90,7 +92,7 @@ def test_bad_results_are_listed_with_why_and_do_not_stop_the_report(broken):
     assert list(data.students.index) == list(STUDENTS)
     md = broken["md"].read_text(encoding="utf-8")
     assert "## Results that could not be read" in md
-    assert re.search(r"^\| `b_newer/results\.json` \| .*le4nn-results/2.* \|$", md, re.M)
+    assert re.search(rf"^\| `b_newer/results\.json` \| .*{NEWER}.* \|$", md, re.M)
     assert "- **Unreadable results.json files**: 7" in md
 
 

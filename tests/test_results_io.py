@@ -12,6 +12,8 @@ import pytest
 from grader.results import SCHEMA, ResultsError, read_results, write_json_atomic
 
 FIXTURE = Path(__file__).parent / "data" / "results.json"
+_FAMILY, _, _VERSION = SCHEMA.rpartition("/")
+NEWER, OLDER = f"{_FAMILY}/{int(_VERSION) + 1}", f"{_FAMILY}/{int(_VERSION) - 1}"
 
 
 def _fixture() -> dict[str, Any]:
@@ -53,11 +55,20 @@ def test_bytes_that_are_not_utf8_are_reported_as_such(tmp_path):
 
 def test_newer_schema_names_both_versions(tmp_path):
     doc = _fixture()
-    doc["extra_data"]["schema"] = "le4nn-results/2"
+    doc["extra_data"]["schema"] = NEWER
     with pytest.raises(ResultsError) as caught:
         read_results(_write(tmp_path, doc))
     assert str(caught.value).startswith(f"{tmp_path / 'results.json'}: ")
-    assert "le4nn-results/2" in str(caught.value) and SCHEMA in str(caught.value)
+    assert NEWER in str(caught.value) and SCHEMA in str(caught.value)
+
+
+def test_older_schema_says_to_grade_again(tmp_path):
+    # Schema 1 summed every check into the total; its scores cannot be read as parts.
+    doc = _fixture()
+    doc["extra_data"]["schema"] = OLDER
+    expected = rf"older.*{OLDER}.*{SCHEMA}.*grade the submission again"
+    with pytest.raises(ResultsError, match=expected):
+        read_results(_write(tmp_path, doc))
 
 
 @pytest.mark.parametrize(
@@ -68,7 +79,7 @@ def test_newer_schema_names_both_versions(tmp_path):
     ],
 )
 def test_other_json_is_refused_by_its_schema(tmp_path, doc):
-    with pytest.raises(ResultsError, match=r"schema None, expected 'le4nn-results/1'"):
+    with pytest.raises(ResultsError, match=rf"schema None, expected '{SCHEMA}'"):
         read_results(_write(tmp_path, doc))
 
 
@@ -79,7 +90,7 @@ def test_other_json_is_refused_by_its_schema(tmp_path, doc):
 
 def test_newer_schema_says_to_upgrade(tmp_path):
     doc = _fixture()
-    doc["extra_data"]["schema"] = "le4nn-results/2"
+    doc["extra_data"]["schema"] = NEWER
     with pytest.raises(ResultsError, match=r"(?i)newer.*upgrade"):
         read_results(_write(tmp_path, doc))
 

@@ -125,3 +125,62 @@ def test_walk_stops_after_max_entries(tmp_path: Path) -> None:
         (tmp_path / f"f{i}.py").write_text("")
     tree = walk(tmp_path, max_entries=10)
     assert tree.truncated and len(tree.files) == 10
+
+
+def test_refusals_say_their_kind_and_survive_pickling(tmp_path: Path) -> None:
+    import pickle
+
+    (tmp_path / "link").symlink_to("/etc/hostname")
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "big").write_bytes(b"x" * 10)
+    kinds = {}
+    for name, limit in (("link", 100), ("pipe", 100), ("big", 5), ("missing", 100)):
+        with pytest.raises(UnsafeFile) as caught:
+            read_bytes(tmp_path, name, limit)
+        kinds[name] = caught.value.kind
+        again = pickle.loads(pickle.dumps(caught.value))
+        assert (str(again), again.kind) == (str(caught.value), caught.value.kind)
+    assert kinds == {"link": "link", "pipe": "special", "big": "too_large",
+                     "missing": "unreadable"}
+    with pytest.raises(UnsafeFile) as caught:
+        read_bytes(tmp_path, "../x")
+    assert caught.value.kind == "outside"
+
+
+def test_chunks_stream_a_file_and_open_regular_seeks(tmp_path: Path) -> None:
+    import zipfile
+
+    from grader.safe_files import CHUNK, chunks, open_regular
+
+    (tmp_path / "data").write_bytes(b"a" * (CHUNK + 3))
+    assert [len(c) for c in chunks(tmp_path, "data", CHUNK + 3)] == [CHUNK, 3]
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
+        zf.writestr("x.py", "print(1)")
+    with open_regular(tmp_path, "a.zip") as f, zipfile.ZipFile(f) as zf:
+        assert zf.read("x.py") == b"print(1)"
+    os.mkfifo(tmp_path / "pipe.zip")
+    with pytest.raises(UnsafeFile, match="FIFO"):
+        open_regular(tmp_path, "pipe.zip")
+
+
+def test_lstat_follows_no_folder_link_on_the_way(tmp_path: Path) -> None:
+    from grader.safe_files import lstat
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "f").write_text("abc")
+    (tmp_path / "alias").symlink_to(tmp_path / "real")
+    assert lstat(tmp_path, "real/f").st_size == 3
+    with pytest.raises(UnsafeFile, match="symbolic link") as caught:
+        lstat(tmp_path, "alias/f")
+    assert caught.value.kind == "link"
+
+
+def test_walk_records_stats_depth_and_time(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "f.py").write_text("12")
+    (tmp_path / "top.py").write_text("1")
+    tree = walk(tmp_path)
+    assert tree.stats[PurePosixPath("a/b/f.py")].st_size == 2 and not tree.too_deep
+    shallow = walk(tmp_path, max_depth=0)
+    assert shallow.files == [PurePosixPath("top.py")] and shallow.too_deep
+    assert walk(tmp_path, max_seconds=0).truncated

@@ -2,6 +2,7 @@
 
 - :mod:`grader.batch.discover` — one entry per student (folder, zip or single notebook)
 - :mod:`grader.batch.executors` — a local process pool or a Dask cluster, one interface
+- :mod:`grader.batch.remote` — on Dask: what travels to a worker and back (no shared folder)
 - :mod:`grader.batch.progress` — a terminal progress line with an ETA, and a JSONL event log
 - :mod:`grader.batch.run` — the loop: skip what is graded already, publish atomically
 """

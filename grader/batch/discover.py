@@ -1,7 +1,9 @@
 """Find the submissions of a class: one folder, zip archive or notebook per student.
 
 Archives are unpacked into a staging folder with limits, so that a zip bomb, a path
-that climbs out of the folder (``../``) or a link cannot touch anything else.
+that climbs out of the folder (``../``) or a link cannot touch anything else. Entries of
+the class folder are looked at without following links: a link, a named pipe or a device
+where a submission should be is an entry that cannot be graded, with the reason.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from grader.batch.errors import out_of_space
-from grader.submission import MAX_BYTES, MAX_FILES, SKIPPED_DIRS, SubmissionError
+from grader.notebook import MAX_NOTEBOOK_BYTES
+from grader.safe_files import UnsafeFile, describe_mode, open_regular, read_bytes
+from grader.submission import MAX_BYTES, MAX_DEPTH, MAX_FILES, SKIPPED_DIRS, SubmissionError
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "student_id")
+SUBMISSION_SUFFIXES = (".zip", ".ipynb")
 # What zipfile raises for a corrupt, encrypted or unsupported archive (OSError: a bad seek).
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
                ValueError, OSError)
@@ -58,18 +63,39 @@ def discover(root: Path, staging: Path) -> list[Entry]:
     for path in sorted(root.iterdir()):
         if path.name.startswith(".") or path.name in SKIPPED_DIRS or path.name == MANIFEST:
             continue
-        student = ids.get(path.name, path.stem if path.is_file() else path.name)
-        if path.is_dir() and not path.is_symlink():
+        mode = path.lstat().st_mode
+        student = ids.get(path.name, path.name if stat.S_ISDIR(mode) else path.stem)
+        if stat.S_ISDIR(mode):
             entries.append(Entry(student, path, path))
-        elif path.suffix == ".zip":
-            entries.append(_stage_zip(student, path, _staging_folder(staging, student, used)))
-        elif path.suffix == ".ipynb":
-            folder = _staging_folder(staging, student, used)
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            shutil.copyfile(path, folder / path.name)
-            entries.append(Entry(student, path, folder))
+        elif path.suffix not in SUBMISSION_SUFFIXES and not stat.S_ISLNK(mode):
+            continue  # a note or a spreadsheet of the instructor's, not a submission
+        elif not stat.S_ISREG(mode):
+            entries.append(Entry(student, path, None, f"{path.name}: {describe_mode(mode)} "
+                                 "where a submission should be, not followed — copy the "
+                                 "submission itself into the class folder"))
+        else:
+            entries.append(stage_file(student, path, _staging_folder(staging, student, used)))
     return sorted(entries, key=lambda e: e.student_id)
+
+
+def stage_file(student: str, path: Path, folder: Path) -> Entry:
+    """A zip or a notebook handed in as one file, made a folder to grade in ``folder``."""
+    if path.suffix == ".zip":
+        return _stage_zip(student, path, folder)
+    return _stage_notebook(student, path, folder)
+
+
+def _stage_notebook(student: str, notebook: Path, folder: Path) -> Entry:
+    """A lone notebook, copied into a folder of its own."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    try:
+        (folder / notebook.name).write_bytes(
+            read_bytes(notebook.parent, notebook.name, MAX_NOTEBOOK_BYTES))
+    except UnsafeFile as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        return Entry(student, notebook, None, str(e))
+    return Entry(student, notebook, folder)
 
 
 def _staging_folder(staging: Path, student: str, used: set[str]) -> Path:
@@ -148,8 +174,11 @@ def extract_zip(archive: Path, folder: Path, max_bytes: int = MAX_BYTES,
     """
     folder.mkdir(parents=True)
     try:
-        with zipfile.ZipFile(archive) as zf:
+        with open_regular(archive.parent, archive.name, max_bytes) as f, \
+                zipfile.ZipFile(f) as zf:
             _extract_members(zf, folder, max_bytes, max_files)
+    except UnsafeFile as e:
+        raise ArchiveError(str(e)) from None
     except ArchiveError as e:
         raise ArchiveError(f"{archive.name}: {e}") from None
     except _ZIP_ERRORS as e:
@@ -187,6 +216,8 @@ def _safe_target(folder: Path, info: zipfile.ZipInfo) -> Path:
         raise ArchiveError(f"empty path {info.filename!r} in the archive")
     if name.is_absolute() or ".." in name.parts:
         raise ArchiveError(f"unsafe path {info.filename!r} in the archive")
+    if len(name.parts) > MAX_DEPTH + 1:
+        raise ArchiveError(f"folders nested more than {MAX_DEPTH} levels deep in the archive")
     if stat.S_ISLNK(info.external_attr >> 16):
         raise ArchiveError(f"{info.filename!r} is a link")
     return folder.joinpath(*name.parts)

@@ -24,15 +24,16 @@ from typing import Any, TextIO
 from grader import __version__, plan, submission
 from grader.batch.discover import Entry, discover
 from grader.batch.errors import BatchAborted, out_of_space
-from grader.batch.executors import Executor, make_executor
+from grader.batch.executors import DaskExecutor, Executor, make_executor
 from grader.batch.junit import write_junit
 from grader.batch.progress import EventLog, Progress
 from grader.batch.similarity_pass import SIMILARITY_FILE, class_similarity, write_similarity
 from grader.grade import grade, known_checks
 from grader.results import SCHEMA, ResultsError, read_results, write_json_atomic
+from grader.safe_files import UnsafeFile, chunks
 from grader.sandbox import bwrap_status
 from grader.sandbox.reduced import SandboxRefused
-from reference.data import DataError, load_mnist
+from reference.data import DataError, Dataset, load_mnist
 
 PARTIAL = ".partial"
 STAGING = ".staging"
@@ -59,6 +60,8 @@ class BatchSummary:
     graded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    # Submissions that could not be graded at all (unsafe archive, too deep, …): the reason.
+    not_graded: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -164,7 +167,8 @@ def run_batch(
     summary, start = BatchSummary(), time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     the_plan = plan.load(plan_path, known_checks)
-    source = load_mnist(data_dir).source
+    dataset = load_mnist(data_dir)
+    source = dataset.source
     with _stopped_by_full_disk(out), EventLog(out / "events.jsonl") as log:
         recover(out)
         tasks, all_tasks = _plan_tasks(submissions_dir, out, summary, the_plan.sha256, source,
@@ -174,7 +178,8 @@ def run_batch(
         log.write("start", total=len(tasks), skipped=len(summary.skipped), jobs=jobs,
                   scheduler=scheduler or "local")
         progress = Progress(len(tasks), stream)
-        _grade_all(tasks, out, make_executor(jobs, scheduler, _retry_note(log, progress)),
+        executor = make_executor(jobs, scheduler, _retry_note(log, progress))
+        _grade_all(_graded(executor, tasks, the_plan, dataset, progress), out, executor,
                    summary, log, progress)
         folders = {t.student_id: Path(t.folder) for t in all_tasks if t.folder}
         pairs = class_similarity(folders, skeleton, quoted, similarity_threshold)
@@ -182,7 +187,8 @@ def run_batch(
         log.write("similarity", pairs=len(pairs))
         summary.seconds = time.perf_counter() - start
         log.write("end", graded=len(summary.graded), skipped=len(summary.skipped),
-                  failed=len(summary.failed), seconds=round(summary.seconds, 2))
+                  failed=len(summary.failed), not_graded=len(summary.not_graded),
+                  seconds=round(summary.seconds, 2))
         if junit:
             write_junit(out, out / "junit.xml")
     return summary
@@ -195,19 +201,31 @@ def _stopped_by_full_disk(out: Path) -> Iterator[None]:
     except OSError as e:
         if not out_of_space(e):
             raise
-        raise BatchAborted(f"{out}: no space left on the device ({e.strerror}); the results "
-                           "finished so far are kept — free some space and run the same "
-                           "command again") from None
+        # A worker's full disk names its machine (grader.batch.remote).
+        raise BatchAborted(f"{e.filename or out}: no space left on the device ({e.strerror}); "
+                           "the results finished so far are kept — free some space and run "
+                           "the same command again") from None
 
 
-def _grade_all(tasks: list[GradeTask], out: Path, executor: Executor, summary: BatchSummary,
-               log: EventLog, progress: Progress) -> None:
+def _grade_all(graded: Iterator[tuple[GradeTask, Any]], out: Path, executor: Executor,
+               summary: BatchSummary, log: EventLog, progress: Progress) -> None:
     try:
-        for task, result in executor.run(grade_one, tasks):
+        for task, result in graded:
             _record(task, result, summary, log, progress)
     finally:
         executor.close()
         shutil.rmtree(out / PARTIAL, ignore_errors=True)
+
+
+def _graded(executor: Executor, tasks: list[GradeTask], the_plan: plan.Plan,
+            dataset: Dataset, progress: Progress) -> Iterator[tuple[GradeTask, Any]]:
+    """(task, summary or exception) as each submission is published: a pool worker
+    publishes its own; a Dask worker sends its result folder back to be published here."""
+    if not isinstance(executor, DaskExecutor):
+        return executor.run(grade_one, tasks)
+    from grader.batch import remote  # it builds on grade_one: imported here, not at the top
+
+    return remote.grade_on_cluster(executor, tasks, the_plan, dataset, progress.note)
 
 
 def _retry_note(log: EventLog, progress: Progress) -> Callable[[GradeTask], None]:
@@ -245,17 +263,24 @@ def _unique_ids(entries: list[Entry]) -> list[Entry]:
 
 def _task(entry: Entry, out: Path, plan_sha: str, source: str, plan_path: Path | None,
           data_dir: Path | None, lang: str, use_bwrap: bool | None) -> GradeTask:
-    if entry.folder is None:
-        content = hashlib.sha256(entry.source.read_bytes()).hexdigest()
-    else:
-        try:
-            content = submission.load(entry.folder).sha256
-        except submission.SubmissionError as e:
-            content = hashlib.sha256(str(e).encode()).hexdigest()
+    try:
+        content = submission.load(entry.folder).sha256 if entry.folder else _source_hash(entry)
+    except Exception as e:  # grading says why; one submission must not stop the class
+        content = hashlib.sha256(f"{type(e).__name__}: {e}".encode()).hexdigest()
     return GradeTask(entry.student_id, str(entry.folder or ""), entry.problem, str(out),
                      batch_key(content, plan_sha, source, lang),
                      str(plan_path) if plan_path else None,
                      str(data_dir) if data_dir else None, lang, use_bwrap)
+
+
+def _source_hash(entry: Entry) -> str:
+    """The hash of a submission that could not be staged: its bytes when it is a file the
+    grader may read, else its name and the reason (a link is not followed to hash it)."""
+    h = hashlib.sha256(f"{entry.source.name}\0{entry.problem}".encode())
+    with contextlib.suppress(UnsafeFile):
+        for chunk in chunks(entry.source.parent, entry.source.name, submission.MAX_BYTES):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _record(task: GradeTask, result: Any, summary: BatchSummary, log: EventLog,
@@ -268,7 +293,10 @@ def _record(task: GradeTask, result: Any, summary: BatchSummary, log: EventLog,
         log.write("error", student=task.student_id, error=message)
         progress.advance(task.student_id, f"error: {message[:60]}")
         return
-    summary.graded.append(task.student_id)
+    if result["error"]:
+        summary.not_graded[task.student_id] = result["error"]
+    else:
+        summary.graded.append(task.student_id)
     log.write("done", student=task.student_id, **result)
     status = result["error"][:60] or f"{result['score']:g} / {result['max_score']:g}"
     progress.advance(task.student_id, status)

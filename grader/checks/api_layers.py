@@ -1,208 +1,258 @@
 """Checks of the student's layers through the Python API (tasks 3, A1–A3, A6, A7).
 
-For every layer kind: ``<task>.<kind>.forward`` compares outputs with the reference on
-seeded cases, ``<task>.<kind>.backward`` checks the student's gradients against
-numerical differences of the student's own forward (see :mod:`grader.checks.gradcheck`).
-Dropout and BatchNorm get the checks of their own behaviour the course defines.
+For every layer kind, on the case matrix of :mod:`grader.checks.api_cases`:
+
+- ``<task>.<kind>.forward`` compares the outputs with the reference (course-consistency);
+- ``<task>.<kind>.backward`` checks the gradients. First, cheaply, on the object that ran
+  forward and backward: an all-zero gradient where the reference's is not is a failure;
+  forward must give a fresh object's answer again after backward (a layer that changes
+  what it computes once backward was called fails); and when the forward agrees with the
+  reference, every coordinate of every gradient must agree with the reference's. Then the
+  gradients must match numerical differences of the student's OWN forward, each
+  evaluation on a fresh object (:mod:`grader.checks.gradcheck`). A forward that follows
+  an equivalent variant (or even a wrong formula) thus costs the forward check only, as
+  long as backward is the derivative of that forward.
+
+Dropout and BatchNorm get the checks of their own behaviour the course defines
+(:mod:`grader.checks.api_behaviour`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from grader.checks.api_common import case_rng, compare, exchange, worker_problem
+from grader.checks import api_variants
+from grader.checks.api_cases import (
+    DEFAULT_RTOL,
+    FORWARD_RTOL,
+    LayerCase,
+    cases,
+    reference_forward,
+    reference_gradients,
+    windows_per_maximum,
+)
+from grader.checks.api_common import Script, as_array, case_rng, compare, run_cases
 from grader.checks.base import Context, Verdict, check, failed, passed
-from grader.checks.gradcheck import GradCase, add_requests, evaluate
-from reference.nn.factory import build_layer
+from grader.checks.gradcheck import (
+    label,
+    numeric_gradient,
+    numeric_request,
+    probes,
+    tensor_errors,
+)
+from grader.checks.reproduce import GRADE_HERE
 
 TASK_OF = {
     "affine": "task3", "sigmoid": "task3", "softmax_cross_entropy": "task3", "relu": "A1",
     "dropout": "A2", "batchnorm": "A3", "conv2d": "A6", "maxpool2d": "A7",
 }
-REPRODUCE = "python -m grader grade . --plan <plan> (the worker calls your class directly)"
+REPRODUCE = GRADE_HERE
+# Output after backward against a fresh object's: the same code on the same input.
+SAME_OUTPUT_RTOL = 1e-9
 
-Case = tuple[dict[str, np.ndarray], dict[str, Any], np.ndarray]
-
-
-# --- seeded cases ------------------------------------------------------------------------
-
-
-def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Values with |v| ≥ 0.1, so a kink at 0 is never within a finite-difference step."""
-    return rng.choice([-1.0, 1.0], size=shape) * (0.1 + np.abs(rng.normal(size=shape)))
+Judge = Callable[[Context, dict[str, Any]], Verdict]
 
 
-def _distinct(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Values at least 0.05 apart, so no pooling window has a tie."""
-    return (rng.permutation(int(np.prod(shape))) * 0.05 - 1.0).reshape(shape) \
-        + rng.uniform(0, 0.01, size=shape)
+def _output(case: LayerCase, answer: dict[str, Any]) -> Any:
+    return answer.get("loss" if case.is_loss else "y")
 
 
-def cases(kind: str, rng: np.random.Generator) -> list[Case]:
-    """Seeded (params, config, x) cases for ``kind``: odd sizes, strides, paddings."""
-    b, d = int(rng.integers(4, 8)), int(rng.integers(3, 9))
-    if kind == "affine":
-        m = int(rng.integers(2, 7))
-        return [({"W": rng.normal(size=(m, d)), "b": rng.normal(size=m)}, {},
-                 rng.normal(size=(b, d)))]
-    if kind == "sigmoid":
-        return [({}, {}, rng.normal(0, 3, size=(b, d)))]
-    if kind == "relu":
-        return [({}, {}, away_from_zero(rng, (b, d)))]
-    if kind == "batchnorm":
-        x = rng.normal(1.0, 2.0, size=(b, d))
-        x[:, 0] = 0.7  # a constant feature: only ε keeps its normalisation finite
-        return [({"gamma": rng.uniform(0.5, 1.5, d), "beta": rng.normal(size=d)},
-                 {"eps": 1e-5, "momentum": 0.9}, x)]
-    if kind == "conv2d":
-        out = []
-        for stride, pad, k in ((1, 0, 3), (2, 1, 3), (1, 2, 2)):
-            c, f = int(rng.integers(1, 4)), int(rng.integers(2, 4))
-            h, w = int(rng.integers(5, 8)), int(rng.integers(5, 8))
-            out.append(({"W": rng.normal(size=(f, c, k, k)), "b": rng.normal(size=f)},
-                        {"stride": stride, "pad": pad}, rng.normal(size=(2, c, h, w))))
-        return out
-    if kind == "maxpool2d":
-        return [({}, {"size": 2, "stride": 2}, _distinct(rng, (2, 3, 6, 8))),
-                ({}, {"size": 3, "stride": 2}, _distinct(rng, (2, 2, 7, 7)))]
-    raise ValueError(kind)
-
-
-def _labels(rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.integers(0, 10, size=n)
+def _refused(matrix: list[LayerCase], answers: list) -> list[str]:
+    return [c.label for c, a in zip(matrix, answers, strict=True) if a is None]
 
 
 # --- forward equivalence -----------------------------------------------------------------
 
 
-def forward_check(kind: str) -> Callable[[Context, dict[str, Any]], Verdict]:
+def forward_check(kind: str) -> Judge:
     def run(ctx: Context, settings: dict[str, Any]) -> Verdict:
-        rng = case_rng(ctx, f"{kind}.forward")
-        reqs, expected = [], []
-        for params, config, x in cases(kind, rng):
-            reqs += [{"op": "layer", "kind": kind, "params": params, "config": config},
-                     {"op": "forward", "x": x, "train": kind == "batchnorm"}]
-            expected.append((f"output for input {x.shape} {config or ''}".strip(),
-                             build_layer(kind, params, config).forward(x, kind == "batchnorm")))
-        return _judge_outputs(ctx, kind, reqs, expected, settings["rtol"], every=2)
+        matrix = cases(kind, case_rng(ctx, f"{kind}.forward"))
+        script = Script()
+        for case in matrix:
+            script.add([case.layer_request(), case.eval_request()])
+        problem, answers = run_cases(ctx, kind, matrix, script)
+        if problem is not None:
+            return problem
+        details: dict[str, Any] = {"cases": [c.label for c in matrix],
+                                   "not_accepted": _refused(matrix, answers)}
+        convention = None
+        for case, got in zip(matrix, answers, strict=True):
+            if got is None:
+                continue
+            y, expected = as_array(_output(case, got[1])), reference_forward(case)
+            if y is not None and y.shape == expected.shape:
+                if case.diagnostic and convention is None:
+                    convention = api_variants.eps_convention(case, y)
+                y, expected = case.compared(y), case.compared(expected)
+            verdict = compare(f"{case.label}: y", _output(case, got[1]) if y is None else y,
+                              expected, settings["rtol"], details)
+            if verdict is not None:
+                return verdict
+        return _forward_passed(kind, details, convention, settings)
 
     return run
 
 
-def softmax_forward(ctx: Context, settings: dict[str, Any]) -> Verdict:
-    """Cross-entropy of ordinary, huge (overflow, eq. 5–6) and tied logits."""
-    rng = case_rng(ctx, "softmax.forward")
-    logits = [rng.normal(0, 1, size=(6, 10)),
-              rng.normal(0, 1, size=(5, 10)) + np.array([[1000.0], [-1000], [0], [800], [5]]),
-              np.zeros((4, 10))]
-    reqs, expected = [], []
-    for a in logits:
-        labels = _labels(rng, len(a))
-        reqs += [{"op": "layer", "kind": "softmax_cross_entropy", "params": {}, "config": {}},
-                 {"op": "loss", "x": a, "labels": labels}]
-        ref = build_layer("softmax_cross_entropy", {}, {})
-        name = "loss of large logits" if np.abs(a).max() > 100 else "loss"
-        expected.append((name, np.asarray(ref.forward(a, labels))))
-    return _judge_outputs(ctx, "softmax_cross_entropy", reqs, expected, settings["rtol"],
-                          every=2, field="loss")
+def _forward_passed(kind: str, details: dict[str, Any], convention: tuple[str, float] | None,
+                    settings: dict[str, Any]) -> Verdict:
+    cases_ok = len(details["cases"]) - len(details["not_accepted"])
+    if convention is not None:
+        details["eps_estimate"] = convention[1]
+        if convention[0] == "outside":
+            details["variant"] = api_variants.EPS_OUTSIDE_SQRT
+            key = "batchnorm.strict_eps_outside" if settings.get("strict") \
+                else "batchnorm.forward_ok_eps_outside"
+            make = failed if settings.get("strict") else passed
+            return make(key, details, cases=cases_ok, eps=f"{convention[1]:.0e}")
+    if details["not_accepted"]:
+        return passed("api.forward_ok_refused", details, kind=kind, cases=cases_ok,
+                      refused="; ".join(details["not_accepted"]))
+    return passed("api.forward_ok", details, kind=kind, cases=cases_ok)
 
 
-def _judge_outputs(ctx: Context, kind: str, reqs: list[dict[str, Any]],
-                   expected: list[tuple[str, np.ndarray]], rtol: float, every: int,
-                   field: str = "y") -> Verdict:
-    ans = exchange(ctx, reqs)
-    problem = worker_problem(ans, kind)
-    if problem is not None:
-        return problem
-    details: dict[str, Any] = {"cases": len(expected)}
-    for n, (what, value) in enumerate(expected):
-        verdict = compare(what, ans.answers[every * n + every - 1].get(field), value, rtol,
-                          details)
-        if verdict is not None:
-            return verdict
-    return passed("api.forward_ok", details, kind=kind, cases=len(expected))
+# --- backward ----------------------------------------------------------------------------
 
 
-# --- backward by numerical differences ---------------------------------------------------
-
-
-def backward_check(kind: str) -> Callable[[Context, dict[str, Any]], Verdict]:
+def backward_check(kind: str) -> Judge:
     def run(ctx: Context, settings: dict[str, Any]) -> Verdict:
         rng = case_rng(ctx, f"{kind}.backward")
-        grad_cases = []
-        for params, config, x in cases(kind, rng)[:2]:
-            y = build_layer(kind, params, config).forward(x, True)
-            grad_cases.append(GradCase(kind, params, config, x,
-                                       upstream=rng.normal(size=np.shape(y))))
-        return judge_gradients(ctx, kind, grad_cases, rng, settings["threshold"])
+        matrix = cases(kind, rng, for_gradients=True)
+        upstreams = [None if c.is_loss else rng.normal(size=np.shape(reference_forward(c)))
+                     for c in matrix]
+        script = Script()
+        for case, g in zip(matrix, upstreams, strict=True):
+            again = np.flip(case.x).copy()
+            script.add([case.layer_request(), case.eval_request(),
+                        {"op": "backward", "dout": g}, case.eval_request(again),
+                        case.fresh_request(again)])
+        problem, answers = run_cases(ctx, kind, matrix, script)
+        if problem is not None:
+            return problem
+        details: dict[str, Any] = {"cases": [c.label for c in matrix],
+                                   "not_accepted": _refused(matrix, answers),
+                                   "threshold": settings["threshold"]}
+        judged = []
+        for case, g, got in zip(matrix, upstreams, answers, strict=True):
+            if got is None:
+                continue
+            analytic, verdict = _state_checks(kind, case, g, got, settings["rtol"], details)
+            if verdict is not None:
+                return verdict
+            judged.append((case, g, analytic))
+        return _numeric_check(ctx, kind, judged, rng, settings["threshold"], details)
 
     return run
 
 
-def judge_gradients(ctx: Context, kind: str, grad_cases: list[GradCase],
-                    rng: np.random.Generator, threshold: float) -> Verdict:
-    reqs: list[dict[str, Any]] = []
-    for case in grad_cases:
-        add_requests(case, rng, reqs)
-    ans = exchange(ctx, reqs)
-    problem = worker_problem(ans, kind)
+def _state_checks(kind: str, case: LayerCase, upstream: np.ndarray | None,
+                  got: list[dict[str, Any]], rtol: float, details: dict[str, Any]
+                  ) -> tuple[dict[str, np.ndarray], Verdict | None]:
+    """The student's gradients, and the verdict of the cheap checks on one case (or None)."""
+    back = got[2]
+    analytic = {"x": back.get("dx"), **(back.get("grads") or {})}
+    reference = reference_gradients(case, upstream)
+    for name, expected in reference.items():
+        value = as_array(analytic.get(name))
+        if value is None:
+            return analytic, failed("api.gradient_missing", details, kind=kind,
+                                    tensor=label(name), case=case.label)
+        if value.shape != expected.shape:
+            return analytic, failed("api.wrong_shape", details, what=f"{case.label}: "
+                                    f"{label(name)}", got=str(value.shape),
+                                    expected=str(expected.shape))
+        if not np.any(value) and np.any(np.abs(expected) > 1e-12):
+            return analytic, failed("api.gradient_all_zero", details, kind=kind,
+                                    tensor=label(name), case=case.label)
+        analytic[name] = value
+    verdict = _same_after_backward(kind, case, got, details)
+    if verdict is not None:
+        return analytic, verdict
+    y, expected_y = _output(case, got[1]), reference_forward(case)
+    # Whatever formula a forward follows, its output has the reference's shape.
+    unusable = compare(f"{case.label}: y", y, expected_y, np.inf, details)
+    if unusable is not None:
+        return analytic, unusable
+    if compare("y", y, expected_y, FORWARD_RTOL.get(kind, DEFAULT_RTOL), {}) is not None:
+        return analytic, None  # another forward: judged against its own derivative only
+    for name, expected in reference.items():
+        verdict = compare(f"{case.label}: {label(name)}", analytic[name], expected, rtol,
+                          details)
+        if verdict is not None:
+            return analytic, _overlap_hint(case, analytic[name], expected, rtol) or verdict
+    return analytic, None
+
+
+def _same_after_backward(kind: str, case: LayerCase, got: list[dict[str, Any]],
+                         details: dict[str, Any]) -> Verdict | None:
+    """Forward of another input on the object that ran backward, against a fresh object."""
+    again, fresh = _output(case, got[3]), (got[4].get("values") or [None])[0]
+    fresh_y = as_array(fresh)
+    if fresh_y is None:
+        return failed("api.not_an_array", details, what=f"{case.label}: y",
+                      got=type(fresh).__name__)
+    if compare("y", again, fresh_y, SAME_OUTPUT_RTOL, {}) is None:
+        return None
+    return failed("api.state_changed_output", details, kind=kind, case=case.label)
+
+
+def _overlap_hint(case: LayerCase, got: np.ndarray, expected: np.ndarray, rtol: float
+                  ) -> Verdict | None:
+    """Max pooling whose ∂E/∂x is wrong only where a pixel is the maximum of ≥ 2 windows."""
+    if case.kind != "maxpool2d" or got.shape != case.x.shape:
+        return None
+    wrong = np.abs(got - expected) > rtol * max(1e-12, float(np.max(np.abs(expected))))
+    if np.any(wrong) and np.all(windows_per_maximum(case)[wrong] >= 2):
+        return failed("maxpool2d.overlap_overwrite", {"cases": [case.label]}, case=case.label,
+                      pixels=int(wrong.sum()))
+    return None
+
+
+def _numeric_check(ctx: Context, kind: str, judged: list, rng: np.random.Generator,
+                   threshold: float, details: dict[str, Any]) -> Verdict:
+    """Analytic gradients against centred differences of the student's forward, fresh
+    objects for every evaluation."""
+    script, coords = Script(), []
+    for case, g, _ in judged:
+        coords.append(probes(case, rng))
+        script.add([numeric_request(case, g, coords[-1])])
+    # Required now: a case accepted above cannot be refused by its perturbations.
+    accepted = [dataclasses.replace(c, optional="") for c, _, _ in judged]
+    problem, answers = run_cases(ctx, kind, accepted, script)
     if problem is not None:
         return problem
-    errors, worst = {}, []
-    for case in grad_cases:
-        try:
-            _, tensors = evaluate(case, ans)
-        except (ValueError, TypeError, KeyError) as e:
-            return failed("api.bad_gradient", {}, kind=kind, reason=str(e))
-        for t in tensors:
+    errors: dict[str, float] = {}
+    worst: list[dict[str, Any]] = []
+    for (case, _, analytic), where, got in zip(judged, coords, answers, strict=True):
+        numeric = numeric_gradient(got[0].get("values") or [], where)
+        if numeric is None:
+            return failed("api.not_finite", details, what=f"{case.label}: f(x ± h)")
+        for t in tensor_errors(case, analytic, where, numeric):
             errors[t.name] = max(errors.get(t.name, 0.0), t.error)
             worst += t.worst
     worst.sort(key=lambda w: -w["abs_error"])
-    details = {"errors": errors, "threshold": threshold, "worst": worst[:8]}
+    details.update({"errors": errors, "worst": worst[:8]})
     bad = {name: err for name, err in errors.items() if not err <= threshold}
     if bad:
         name = max(bad, key=bad.get)
-        return failed("api.gradient_wrong", details, kind=kind, tensor=name,
-                      error=f"{bad[name]:.2e}", threshold=f"{threshold:.0e}")
+        case = next(w["case"] for w in worst if w["tensor"] == name)
+        return failed("api.gradient_wrong_case", details, kind=kind, tensor=name,
+                      error=f"{bad[name]:.2e}", threshold=f"{threshold:.0e}", case=case)
     return passed("api.gradient_ok", details, kind=kind, tensors=", ".join(errors),
                   error=f"{max(errors.values()):.1e}")
 
 
-def softmax_backward(ctx: Context, settings: dict[str, Any]) -> Verdict:
-    """Numerical check at moderate logits, then eq. 12 itself at logits of ±1000."""
-    rng = case_rng(ctx, "softmax.backward")
-    # Moderate spread: no class probability is tiny, so the common "+1e-7 inside the log"
-    # of DLfS-style code stays far below the threshold.
-    grad_cases = [GradCase("softmax_cross_entropy", {}, {}, rng.normal(0, 1, size=(5, 10)),
-                           labels=_labels(rng, 5))]
-    verdict = judge_gradients(ctx, "softmax_cross_entropy", grad_cases, rng,
-                              settings["threshold"])
-    if verdict.outcome != "passed":
-        return verdict
-    a = rng.normal(0, 1, size=(4, 10)) + np.array([[1000.0], [-1000.0], [700.0], [0.0]])
-    labels = _labels(rng, 4)
-    ans = exchange(ctx, [{"op": "layer", "kind": "softmax_cross_entropy", "params": {},
-                          "config": {}}, {"op": "loss", "x": a, "labels": labels},
-                         {"op": "backward", "dout": None}])
-    problem = worker_problem(ans, "softmax_cross_entropy")
-    if problem is not None:
-        return problem
-    ref = build_layer("softmax_cross_entropy", {}, {})
-    ref.forward(a, labels)
-    return compare("gradient at logits of ±1000 (eq. 12)", ans.answers[2].get("dx"),
-                   ref.backward(), settings["threshold"], verdict.details) or verdict
-
-
-for _kind in ("affine", "sigmoid", "relu", "conv2d", "maxpool2d", "batchnorm"):
+for _kind in ("affine", "sigmoid", "relu", "conv2d", "maxpool2d", "batchnorm",
+              "softmax_cross_entropy"):
+    _rtol = FORWARD_RTOL.get(_kind, DEFAULT_RTOL)
+    _extra = {"strict": False} if _kind == "batchnorm" else {}
     check(f"{TASK_OF[_kind]}.{_kind}.forward", program=None, reproduce=REPRODUCE,
-          rtol=1e-4 if _kind == "batchnorm" else 1e-6)(forward_check(_kind))
+          rtol=_rtol, **_extra)(forward_check(_kind))
+    # The loss's numbers are its own forward's: DLfS's "+1e-7 inside the log" makes its
+    # (exact) backward differ from them by ~1e-7/p, so the loss gets a looser threshold.
     check(f"{TASK_OF[_kind]}.{_kind}.backward", program=None, reproduce=REPRODUCE,
-          threshold=1e-5)(backward_check(_kind))
-# Looser for the loss: DLfS-style code adds 1e-7 inside the log, which is not a mistake.
-check("task3.softmax_cross_entropy.forward", program=None, reproduce=REPRODUCE,
-      rtol=1e-3)(softmax_forward)
-check("task3.softmax_cross_entropy.backward", program=None, reproduce=REPRODUCE,
-      threshold=1e-4)(softmax_backward)
+          threshold=1e-4 if _kind == "softmax_cross_entropy" else 1e-5,
+          rtol=_rtol)(backward_check(_kind))

@@ -11,21 +11,32 @@ modules loaded once its own worker has imported all of the student's modules.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from grader.checks.api_common import exchange
 from grader.checks.base import Context, Verdict, check, failed, passed
+from grader.results import Message
+from grader.safe_files import UnsafeFile, read_text, walk
 from grader.sandbox.policy import BANNED
+from grader.submission import SKIPPED_DIRS, left_out_message
+
+# A source file larger than this is not a hand-written program (the scan parses it whole).
+MAX_SOURCE_BYTES = 4 << 20
 
 
-def _trees(folder: Path):
-    for path in sorted(folder.rglob("*.py")):
-        try:
-            yield path.relative_to(folder).as_posix(), ast.parse(
-                path.read_text(encoding="utf-8", errors="replace"))
-        except SyntaxError:
+def _trees(folder: Path) -> Iterator[tuple[str, ast.Module]]:
+    """(relative name, syntax tree) of every ``.py`` file under ``folder``, read through
+    :mod:`grader.safe_files`; files that cannot be read or parsed are passed over."""
+    for rel in walk(folder, skip_dirs=SKIPPED_DIRS).files:
+        if rel.suffix != ".py":
             continue
+        try:
+            source = read_text(folder, rel, limit=MAX_SOURCE_BYTES)
+            yield rel.as_posix(), ast.parse(source)
+        except (UnsafeFile, SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # NUL bytes (ValueError) or nesting beyond the parser: not a program
 
 
 def static_imports(folder: Path) -> dict[str, list[str]]:
@@ -75,17 +86,18 @@ def banned_imports(ctx: Context, settings: dict[str, Any]) -> Verdict:
     """Forbidden modules (static and run time) and numpy routines the plan forbids (static)."""
     banned = set(settings["modules"])
     static = {f: sorted(set(mods) & banned)
-              for f, mods in static_imports(ctx.sandbox.workspace).items()}
+              for f, mods in static_imports(ctx.snapshot).items()}
     static = {f: mods for f, mods in static.items() if mods}
-    routines = numpy_routines_used(ctx.sandbox.workspace, set(settings["numpy_routines"]))
+    routines = numpy_routines_used(ctx.snapshot, set(settings["numpy_routines"]))
     ans = exchange(ctx, [{"op": "modules"}])
-    loaded = sorted(set(ans.answers[0].get("modules", [])) & banned) if ans.complete and \
-        ans.answers[0].get("ok") else []
-    records = ctx.sandbox.blocked_imports()
+    answered = ans.complete and ans.answers[0].get("ok") is True
+    loaded = sorted(set(ans.answers[0].get("modules", [])) & banned) if answered else []
+    records = ctx.blocked_imports()
     blocked = blocked_by_student(records, banned)
     details = {"static": static, "runtime": loaded, "blocked": blocked,
                "guard_records": records[:50], "banned": sorted(banned),
-               "numpy_routines": routines}
+               "numpy_routines": routines,
+               "left_out": {lo.path: lo.kind for lo in ctx.submission.left_out}}
     if routines:
         where = ", ".join(f"{f} ({', '.join(m)})" for f, m in routines.items())
         return failed("banned.numpy_routine", details, where=where)
@@ -96,4 +108,13 @@ def banned_imports(ctx: Context, settings: dict[str, Any]) -> Verdict:
         return failed("banned.static", details, where=where)
     if loaded:
         return failed("banned.runtime", details, modules=", ".join(loaded))
+    if not answered:
+        why = ans.run.describe_failure() if not ans.complete else \
+            str(ans.answers[0].get("error", "?"))[:200]
+        return Verdict("unverified", Message("banned.runtime_unverified", {"why": why}),
+                       details)
+    if ctx.submission.left_out:
+        # Files the grader did not read were not scanned either (nor copied, nor run).
+        return Verdict("unverified", left_out_message(ctx.submission.left_out), details)
     return passed("banned.none", details)
+

@@ -8,9 +8,11 @@ records, so every check yields a record even when the student code hangs or cras
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from grader.handout import Handout
@@ -22,12 +24,21 @@ from grader.submission import Submission
 
 @dataclass
 class Verdict:
-    """A check's judgement; ``fraction`` of the weight is scored (default: all or nothing)."""
+    """A check's judgement; ``fraction`` of the weight is scored (default: all or nothing).
+
+    ``reproduce``: a command that reproduces this very result from the student's folder
+    (e.g. with the index that failed); None falls back to the check's own.
+    """
 
     outcome: Outcome
     message: Message
     details: dict[str, Any] = field(default_factory=dict)
     fraction: float | None = None
+    reproduce: str | None = None
+
+    def reproduced_by(self, command: str) -> Verdict:
+        """This verdict with ``command`` as the way to reproduce it."""
+        return replace(self, reproduce=command)
 
     @property
     def score_fraction(self) -> float:
@@ -86,20 +97,85 @@ def check(check_id: str, *, program: str | None, reproduce: str = "", last: bool
     return register
 
 
+# Which program reads what another one wrote: task 4 loads the parameters task 3 saved
+# (§4.3.6). Programs in such a chain share the main workspace and run one after another;
+# every other program, and the check worker, run beside them in a copy of the submission.
+DEPENDS = {"task4": "task3"}
+CHAIN = frozenset(DEPENDS) | frozenset(DEPENDS.values())
+
+
+class Slots:
+    """``n`` slots for sandboxed processes, shared by every check of one submission.
+
+    Runs on the task 3 → task 4 chain (the longest path through a grading) are urgent:
+    a free slot goes to them before any other waiting run.
+    """
+
+    def __init__(self, n: int) -> None:
+        self._free, self._urgent_waiting = n, 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def hold(self, urgent: bool = False) -> Iterator[None]:
+        with self._cond:
+            self._urgent_waiting += urgent
+            while self._free == 0 or (not urgent and self._urgent_waiting):
+                self._cond.wait()
+            self._urgent_waiting -= urgent
+            self._free -= 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._free += 1
+                self._cond.notify_all()
+
+
+@dataclass
+class _Once:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    done: bool = False
+    value: Any = None
+
+
 class Context:
-    """What checks share while grading one submission: the sandbox, data, plan, run cache."""
+    """What checks share while grading one submission: the sandbox, data, plan, run cache.
+
+    ``data`` is what results.json records about the data set (``kind``: ``embedded`` or
+    ``idx``, ``n_train``, ``n_test``, …); ``data_dir`` the folder given with
+    ``--data-dir``, if any (reproduce commands pass it on to ``grader handout``).
+    ``side_sandbox`` (default: ``sandbox``) is a second copy of the submission for the
+    programs outside :data:`CHAIN` and for the check worker, so that what they write
+    never reaches the workspace whose files task 3 is judged by. At most ``jobs``
+    sandboxed processes run at once (:class:`Slots`).
+    """
 
     def __init__(self, submission: Submission, sandbox: Sandbox, handout: Handout, plan: Plan,
-                 jobs: int = 2) -> None:
+                 jobs: int = 2, snapshot: Path | None = None,
+                 data: dict[str, Any] | None = None, data_dir: Path | None = None,
+                 side_sandbox: Sandbox | None = None) -> None:
         self.submission, self.sandbox, self.handout, self.plan = (
             submission, sandbox, handout, plan)
+        # The submission's code and report as copied before any program ran (see
+        # grader.submission.make_workspace); without one, the handed-in folder itself.
+        self.snapshot = snapshot if snapshot is not None else submission.root
+        self.data, self.data_dir = data or {}, data_dir
+        self.side_sandbox = side_sandbox or sandbox
         self.jobs = max(1, jobs)
-        self._cache: dict[Any, Any] = {}
+        self.slots = Slots(self.jobs)
+        self._cache: dict[Any, _Once] = {}
         self._lock = threading.Lock()
+        self._kept: list[Any] = []
+
+    def sandbox_for(self, task: str | None) -> Sandbox:
+        """The sandbox a program (None: the check worker) runs in."""
+        return self.sandbox if task in CHAIN else self.side_sandbox
 
     def run(self, task: str, stdin: str = "") -> RunResult:
         """Run a task's program once in the sandbox with the plan's limits for that task."""
-        return self.sandbox.run(["python", f"{task}.py"], stdin, self.plan.limits_for(task))
+        with self.slots.hold(urgent=task in CHAIN):
+            return self.sandbox_for(task).run(["python", f"{task}.py"], stdin,
+                                              self.plan.limits_for(task))
 
     def run_many(self, task: str, stdins: Sequence[str]) -> list[RunResult]:
         """Run a program once per input, ``jobs`` at a time, results in input order.
@@ -121,8 +197,43 @@ class Context:
             return list(pool.map(one, stdins))
 
     def once(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """Compute a shared result (e.g. the one training run of task 3) at most once."""
+        """Compute a shared result (e.g. the one training run of task 3) at most once.
+
+        Callers of the same key wait for the first; other keys compute meanwhile.
+        """
         with self._lock:
-            if key not in self._cache:
-                self._cache[key] = compute()
-            return self._cache[key]
+            entry = self._cache.setdefault(key, _Once())
+        with entry.lock:
+            if not entry.done:
+                entry.value, entry.done = compute(), True
+        return entry.value
+
+    def keep(self, key: Any, make: Callable[[], Any]) -> Any:
+        """Like :meth:`once` for a resource (a live worker): closed by :meth:`close`."""
+        def compute() -> Any:
+            value = make()
+            with self._lock:
+                self._kept.append(value)
+            return value
+
+        return self.once(key, compute)
+
+    def blocked_imports(self) -> list[dict[str, Any]]:
+        """Every import the guard refused in this grading so far, in both sandboxes.
+
+        Closes the kept check worker first: a live process hands its records over when
+        it ends.
+        """
+        self.close()
+        return [*self.sandbox.blocked_imports(),
+                *(self.side_sandbox.blocked_imports() if self.side_sandbox is not self.sandbox
+                  else [])]
+
+    def close(self) -> None:
+        """Close what :meth:`keep` made, newest first."""
+        with self._lock:
+            # Kept listed: a closed worker that is used again starts a process of its
+            # own, which the next close must close too.
+            kept = self._kept[::-1]
+        for value in kept:
+            value.close()

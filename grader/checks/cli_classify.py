@@ -7,15 +7,18 @@ view on a shared set of runs, so a program is started as few times as possible.
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import numpy as np
 
 from grader.checks.base import Context, Verdict, check, failed, passed
 from grader.checks.parse import shorten, single_digit
+from grader.checks.reproduce import program_run
+from grader.checks.words import ended
 from grader.results import Message
 from grader.sandbox import RunResult
-from grader.stats import wilson_interval
+from grader.sequential import SequentialTest, plan_test
 
 PROBES = 4  # random indices besides the first and the last
 MAX_MISCLASSIFIED_SHOWN = 16
@@ -40,25 +43,28 @@ def probe_runs(ctx: Context, task: str, repeats: int) -> list[tuple[int, RunResu
 
 
 def _failure(index: int, run: RunResult) -> dict[str, Any]:
-    return {"index": index, "ended": run.describe_failure(), "stderr_tail": run.stderr_tail()}
+    return {"index": index, "ended": ended(run), "stderr_tail": run.stderr_tail()}
 
 
-def _no_finished_run(task: str, runs: list[tuple[int, RunResult]]) -> Verdict:
+def _no_finished_run(task: str, runs: list[tuple[int, RunResult]], ctx: Context) -> Verdict:
     index, run = runs[0]
     outcome = "timeout" if run.timed_out else "error"
     return Verdict(outcome, Message("cli.no_run_finished", {"program": f"{task}.py",
-                   "index": index, "ended": run.describe_failure()}), _failure(index, run))
+                   "index": index, "ended": ended(run)}), _failure(index, run),
+                   reproduce=program_run(ctx, task, index))
 
 
 def output_format(ctx: Context, task: str, repeats: int) -> Verdict:
     runs = probe_runs(ctx, task, repeats)
     finished = [(i, r) for i, r in runs if r.ok]
     if not finished:
-        return _no_finished_run(task, runs)
+        return _no_finished_run(task, runs, ctx)
     for index, run in finished:
         if single_digit(run.stdout) is None:
-            return failed("classify.bad_format", {"index": index, "stdout": run.stdout[:500]},
-                          program=f"{task}.py", index=index, printed=shorten(run.stdout) or "∅")
+            verdict = failed("classify.bad_format", {"index": index, "stdout": run.stdout[:500]},
+                             program=f"{task}.py", index=index,
+                             printed=shorten(run.stdout) or "∅")
+            return verdict.reproduced_by(program_run(ctx, task, index))
     return passed("classify.format_ok", {"runs": len(finished)}, runs=len(finished))
 
 
@@ -69,11 +75,12 @@ def index_range(ctx: Context, task: str, repeats: int) -> Verdict:
         if not run.ok:
             outcome = "timeout" if run.timed_out else "failed"
             return Verdict(outcome, Message("classify.index_failed", {
-                "program": f"{task}.py", "index": index, "ended": run.describe_failure()}),
-                _failure(index, run))
+                "program": f"{task}.py", "index": index, "ended": ended(run)}),
+                _failure(index, run), reproduce=program_run(ctx, task, index))
         if not run.stdout.strip():
-            return failed("classify.no_answer", _failure(index, run), program=f"{task}.py",
-                          index=index)
+            verdict = failed("classify.no_answer", _failure(index, run), program=f"{task}.py",
+                             index=index)
+            return verdict.reproduced_by(program_run(ctx, task, index))
     indices = sorted({i for i, _ in runs})
     return passed("classify.indices_ok", {"indices": indices},
                   indices=", ".join(map(str, indices)))
@@ -90,7 +97,7 @@ def task1_index_range(ctx: Context, settings: dict[str, Any]) -> Verdict:
 
 
 @check("task1.determinism", program="task1",
-       reproduce="for i in 1 2; do echo 0 | python task1.py; done")
+       reproduce="for i in $(seq 2); do echo 0 | python task1.py; done")
 def task1_determinism(ctx: Context, settings: dict[str, Any]) -> Verdict:
     runs = probe_runs(ctx, "task1", repeats=2)
     answers: dict[int, list[str]] = {}
@@ -100,14 +107,16 @@ def task1_determinism(ctx: Context, settings: dict[str, Any]) -> Verdict:
     # Two silent runs agree, but say nothing about determinism: they are left out.
     pairs = {i: a for i, a in answers.items() if len(a) == 2 and any(a)}
     if not pairs and not answers:
-        return _no_finished_run("task1", runs)
+        return _no_finished_run("task1", runs, ctx)
     if not pairs:
-        return failed("classify.nothing_to_compare", {})
+        return failed("classify.nothing_to_compare", {}).reproduced_by(
+            program_run(ctx, "task1", runs[0][0], times=2))
     for index, (first, second) in pairs.items():
         if first != second:
-            return failed("classify.not_deterministic", {"index": index, "outputs": [first,
-                          second]}, index=index, first=shorten(first, 20),
-                          second=shorten(second, 20))
+            verdict = failed("classify.not_deterministic",
+                             {"index": index, "outputs": [first, second]}, index=index,
+                             first=shorten(first, 20), second=shorten(second, 20))
+            return verdict.reproduced_by(program_run(ctx, "task1", index, times=2))
     return passed("classify.deterministic", {"indices": sorted(pairs)}, count=len(pairs))
 
 
@@ -122,31 +131,92 @@ def task4_index_range(ctx: Context, settings: dict[str, Any]) -> Verdict:
 
 
 @check("task4.accuracy", program="task4", reproduce="python -m grader grade .",
-       sample=200, threshold=0.8, confidence=0.95)
+       sample=200, threshold=0.8, confidence=0.95, round=10)
 def task4_accuracy(ctx: Context, settings: dict[str, Any]) -> Verdict:
-    """Accuracy on a seeded sample of the shuffled test set, judged by its Wilson lower bound."""
+    """Accuracy on seeded random test images, judged by a sequential test.
+
+    The images are asked for in rounds of ``round``; after each round the test of
+    :mod:`grader.sequential` decides "≥ threshold", "< threshold" or "ask more", up to
+    ``sample`` images. An answer that is not exactly one digit still counts when one digit
+    can be read from it unambiguously (``task4.output_format`` judges the format).
+    """
     rng = np.random.default_rng([ctx.plan.seeds.get("sample", 0), 2])
     size = min(int(settings["sample"]), ctx.handout.n_test)
-    indices = sorted(rng.choice(ctx.handout.n_test, size, replace=False).tolist())
-    runs = ctx.run_many("task4", [f"{i}\n" for i in indices])
-    if not any(r.ok for r in runs):
-        return _no_finished_run("task4", list(zip(indices, runs, strict=True)))
-    predictions = [single_digit(r.stdout) if r.ok else None for r in runs]
-    labels = [int(ctx.handout.test_labels[i]) for i in indices]
-    correct = sum(p == y for p, y in zip(predictions, labels, strict=True))
-    low, high = wilson_interval(correct, size, settings["confidence"])
-    details = {
-        "n": size, "correct": correct, "accuracy": correct / size, "wilson_lower": low,
-        "wilson_upper": high, "threshold": settings["threshold"],
-        "confidence": settings["confidence"], "indices": indices, "labels": labels,
-        "predictions": predictions, "invalid": predictions.count(None),
+    order = rng.choice(ctx.handout.n_test, size, replace=False).tolist()
+    test = plan_test(size, settings["threshold"], settings["confidence"], int(settings["round"]))
+    runs: list[RunResult] = []
+    looks, decision = [], None
+    for look, n in enumerate(test.looks):
+        runs += ctx.run_many("task4", [f"{i}\n" for i in order[len(runs):n]])
+        if not any(r.ok for r in runs):
+            return _no_finished_run("task4", list(zip(order, runs, strict=False)), ctx)
+        answers = [_answer(r) for r in runs]
+        labels = [int(ctx.handout.test_labels[i]) for i in order[:n]]
+        correct = sum(a == y for (a, _), y in zip(answers, labels, strict=True))
+        looks.append({"n": n, "correct": correct, "pass_at": test.pass_at[look],
+                      "fail_at": test.fail_at[look]})
+        decision = test.decide(look, correct)
+        if decision is not None or any(r.timed_out for r in runs):
+            break
+    indices = order[: len(runs)]
+    details = _accuracy_details(ctx, test, looks, indices, labels, answers, runs)
+    details["confidence"] = settings["confidence"]
+    if decision != "passed" and any(r.timed_out for r in runs):
+        # Undecided, or failed with the runs a hang cut short counted as wrong.
+        index = next(i for i, r in zip(indices, runs, strict=True) if r.timed_out)
+        return Verdict("timeout", Message("classify.accuracy_timeout", {
+            "program": "task4.py", "index": index, "n": len(runs)}), details)
+    params = {"accuracy": f"{details['accuracy']:.3f}", "low": f"{details['lower_bound']:.3f}",
+              "high": f"{details['upper_bound']:.3f}", "n": len(runs), "max_n": size,
+              "threshold": f"{settings['threshold']:.3f}", "invalid": details["invalid"],
+              "lenient": details["lenient"], "correct": details["correct"],
+              "confidence": f"{100 * settings['confidence']:g}%"}
+    if decision == "passed":
+        return passed("classify.accuracy_passed", details, **params)
+    if details["invalid"] == len(runs):
+        return failed("classify.accuracy_unreadable", details,
+                      printed=details["unreadable_example"], **params)
+    return failed("classify.accuracy_failed", details, **params)
+
+
+_ANY_DIGIT = re.compile(r"[0-9]")
+
+
+def _answer(run: RunResult) -> tuple[int | None, bool]:
+    """(the digit the run answered, whether it had to be read leniently).
+
+    Strictly: stdout is one digit. Leniently: the last line with a digit in it has exactly
+    one (``Predicted: 7``, ``[7]``); several digits (``7.0``, ``label 3 → 7``) are ambiguous.
+    """
+    if not run.ok:
+        return None, False
+    strict = single_digit(run.stdout)
+    if strict is not None:
+        return strict, False
+    lines = [line for line in run.stdout.splitlines() if _ANY_DIGIT.search(line)]
+    digits = _ANY_DIGIT.findall(lines[-1]) if lines else []
+    return (int(digits[0]), True) if len(digits) == 1 else (None, False)
+
+
+def _accuracy_details(ctx: Context, test: SequentialTest, looks: list[dict[str, int]],
+                      indices: list[int], labels: list[int],
+                      answers: list[tuple[int | None, bool]],
+                      runs: list[RunResult]) -> dict[str, Any]:
+    n, correct = looks[-1]["n"], looks[-1]["correct"]
+    low, high = test.bounds(len(looks) - 1, correct)
+    predictions = [a for a, _ in answers]
+    unreadable = [r.stdout for r, (a, _) in zip(runs, answers, strict=True) if a is None and r.ok]
+    lenient = [r.stdout for r, (_, loose) in zip(runs, answers, strict=True) if loose]
+    return {
+        "n": n, "correct": correct, "accuracy": correct / n, "max_n": test.looks[-1],
+        "lower_bound": low, "upper_bound": high, "threshold": test.threshold,
+        "test": "sequential", "looks": looks,
+        "indices": indices, "labels": labels, "predictions": predictions,
+        "invalid": predictions.count(None), "lenient": len(lenient),
+        "lenient_example": shorten(lenient[0], 40) if lenient else "",
+        "unreadable_example": shorten(unreadable[0], 40) if unreadable else "∅",
         "misclassified": _misclassified(ctx, indices, labels, predictions),
     }
-    params = {"accuracy": f"{correct / size:.3f}", "low": f"{low:.3f}", "n": size,
-              "threshold": f"{settings['threshold']:.3f}", "invalid": details["invalid"]}
-    if low >= settings["threshold"]:
-        return passed("classify.accuracy_ok", details, **params)
-    return failed("classify.accuracy_low", details, **params)
 
 
 def _misclassified(ctx: Context, indices: list[int], labels: list[int],

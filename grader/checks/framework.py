@@ -36,7 +36,9 @@ import numpy as np
 
 from grader.api_client import Answers, ask
 from grader.checks.base import Context, Verdict, check, failed, passed
+from grader.checks.words import ended
 from grader.results import Message
+from grader.safe_files import UnsafeFile, read_path
 from grader.stats import wilson_interval
 from reference.data import Dataset, read_mnist_dir
 
@@ -86,8 +88,8 @@ def module_constant(path: Path, name: str) -> Any:
     Parsed, not run: the grader never executes submitted code in its own process.
     """
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except SyntaxError:
+        tree = ast.parse(read_path(path).decode("utf-8", errors="replace"))
+    except (UnsafeFile, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else \
@@ -102,7 +104,7 @@ def module_constant(path: Path, name: str) -> Any:
 
 def _precondition(ctx: Context, task: Task) -> Verdict | None:
     """Why the task cannot be checked at all (absent, no torch), else None."""
-    if not (ctx.submission.root / f"{task.module}.py").is_file():
+    if Path(f"{task.module}.py") not in ctx.submission.files:  # regular files only
         return Verdict("not_attempted", Message("framework.not_attempted", {
             "task": task.name, "module": f"{task.module}.py"}))
     if importlib.util.find_spec("torch") is None:
@@ -143,7 +145,7 @@ def session(ctx: Context, task: Task, make_inputs: Callable[[Any], Inputs],
 def _worker_died(task: Task, answers: Answers) -> Verdict:
     outcome = "timeout" if answers.run.timed_out else "error"
     return Verdict(outcome, Message("framework.worker_died", {
-        "task": task.name, "ended": answers.run.describe_failure()}),
+        "task": task.name, "ended": ended(answers.run)}),
         {"stderr_tail": answers.run.stderr_tail()})
 
 
@@ -216,10 +218,12 @@ def distinct_sample(images: np.ndarray, size: int, rng: np.random.Generator) -> 
 
     The handed-out test set repeats the embedded 1,000 test images ten times; counting a
     repeated image twice would make the confidence bound claim more than was measured.
+    Handed images are perturbed copies, so callers pass ``Handout.origin`` (which real
+    image each one was made from) rather than the pixels.
 
     Parameters
     ----------
-    images : ndarray, shape (N, H, W)
+    images : ndarray, shape (N, ...) — items that are equal when they are the same image
     """
     order = rng.permutation(len(images))
     _, first = np.unique(images[order].reshape(len(order), -1), axis=0, return_index=True)
@@ -228,7 +232,7 @@ def distinct_sample(images: np.ndarray, size: int, rng: np.random.Generator) -> 
 
 def b1_ids(ctx: Context, sample: int) -> np.ndarray:
     """The hidden test images B1 is judged on: ``sample`` distinct ones, seeded by the plan."""
-    return distinct_sample(ctx.handout.test_images, sample, case_rng(ctx, "B1"))
+    return distinct_sample(ctx.handout.origin, sample, case_rng(ctx, "B1"))
 
 
 def b1_session(ctx: Context, sample: int) -> Session | Verdict:
@@ -357,7 +361,7 @@ def hidden_dataset(ctx: Context) -> Dataset:
     """The training images handed out and the distinct hidden test images with labels."""
     handed = read_mnist_dir(ctx.handout.directory)
     # Every distinct image once, in handout order (the generator only picks which copy).
-    ids = np.sort(distinct_sample(ctx.handout.test_images, len(ctx.handout.test_images),
+    ids = np.sort(distinct_sample(ctx.handout.origin, ctx.handout.n_test,
                                   np.random.default_rng(0)))
     return Dataset(handed.train_images, handed.train_labels, ctx.handout.test_images[ids],
                    ctx.handout.test_labels[ids], source="hidden test set")

@@ -19,6 +19,7 @@ from grader.report.class_data import ClassData, load_class
 from grader.report.class_model import build_class_view
 from grader.report.class_plots import make_class_figures
 from grader.report.render import FIGURES_DIR, check_lang, write_report
+from grader.report.text import spreadsheet_safe
 
 CSV_NAME = "grades.csv"
 
@@ -51,8 +52,15 @@ def grades_table(data: ClassData) -> pd.DataFrame:
 
 
 def write_grades_csv(data: ClassData, path: Path) -> None:
-    """``grades.csv`` in UTF-8 with a BOM and CRLF line ends, so Excel opens it as it is."""
-    grades_table(data).to_csv(
+    """``grades.csv`` in UTF-8 with a BOM and CRLF line ends, so Excel opens it as it is.
+
+    This is the one writer of grades.csv (batch and ``class-report`` alike): every header
+    and text cell goes through :func:`~grader.report.text.spreadsheet_safe`, so a student
+    id such as ``=HYPERLINK(…)`` or ``-1+1`` is shown as text, never run as a formula.
+    """
+    table = grades_table(data)
+    table = table.rename(columns=spreadsheet_safe).map(spreadsheet_safe)
+    table.to_csv(
         path, index=False, encoding="utf-8-sig", lineterminator="\r\n", float_format="%g"
     )
 

@@ -1,12 +1,16 @@
 """Escaping for Markdown output (GitHub-flavoured), used as jinja2 filters.
 
 Messages and diagnostics may quote what a student's program printed, so every piece of
-text is escaped: nothing a submission prints can become a link, HTML or break a table.
+text is cleaned (:func:`grader.report.text.clean`: one kind of line end, no control
+characters) and escaped: nothing a submission prints can become a link, HTML, a heading,
+break a table or close a code block.
 """
 
 from __future__ import annotations
 
 import re
+
+from grader.report.text import clean
 
 # ASCII punctuation that CommonMark lets us backslash-escape and that could start markup.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|&~!#])")
@@ -15,8 +19,8 @@ _BACKTICKS = re.compile(r"`+")
 
 def md_text(text: object) -> str:
     """Plain text safe inside a paragraph or a table cell."""
-    escaped = _SPECIAL.sub(r"\\\1", str(text))
-    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+    # Every line end becomes <br>: a raw one would end a table row or start a new block.
+    return _SPECIAL.sub(r"\\\1", clean(text)).replace("\n", "<br>")
 
 
 def _longest_backtick_run(text: str) -> int:
@@ -25,7 +29,7 @@ def _longest_backtick_run(text: str) -> int:
 
 def md_code(text: object, table: bool = False) -> str:
     """An inline code span that survives any backticks (and pipes, inside a table) in ``text``."""
-    code = " ".join(str(text).splitlines())
+    code = " ".join(clean(text).split("\n"))
     if table:
         # GFM splits table cells on | even inside code spans.
         code = code.replace("|", "\\|")
@@ -35,8 +39,10 @@ def md_code(text: object, table: bool = False) -> str:
 
 
 def md_fence(text: object) -> str:
-    """A fenced code block longer than any backtick run inside ``text``."""
-    body = str(text)
+    """A fenced code block that ``text`` cannot close: its fence is longer than any run of
+    backticks in the text, whose line ends are all ``\\n`` (no lone ``\\r`` to start a line
+    a viewer would read as the fence's end)."""
+    body = clean(text)
     fence = "`" * max(3, _longest_backtick_run(body) + 1)
     return f"{fence}text\n{body}\n{fence}"
 

@@ -9,8 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.i18n import catalogue, render, tr
+from grader.i18n import catalogue, is_message, render, tr
 from grader.report.outcomes import DIAGNOSED, SYMBOLS, format_score, outcome_label
+from grader.report.parts import (
+    headline_note,
+    judged,
+    missing_note,
+    part_name,
+    parts_table,
+    summary_notes,
+)
 from grader.report.plots import Figure
 from grader.report.records import ACCURACY_CHECK, checks_by_task, find_check, task_number
 from grader.report.view import (
@@ -24,7 +32,8 @@ from grader.report.view import (
     percent,
     text_row,
 )
-from grader.results import OUTCOMES, CheckResult
+from grader.results import OUTCOMES, SCORED_AS_PASSED, CheckResult, Message, parts_from_json
+from grader.scoring import part_of
 
 MAX_FACT_CHARS = 120
 
@@ -50,6 +59,7 @@ class CheckRow:
     seconds: str
     reproduce: str
     section: str
+    part: str
     facts: list[Fact] = field(default_factory=list)
     blocks: list[TextBlock] = field(default_factory=list)
 
@@ -89,10 +99,13 @@ class ReportView:
     reduced_isolation: bool
     public_plan: bool
     total: str
+    total_note: str
+    parts: Table
+    notes: list[str]
     counts: Table
     verdict: str
     fix_first: list[CheckRow]
-    not_attempted: Fact | None
+    missing: Fact | None
     tasks: list[TaskSection]
     figures: list[NumberedFigure]
     footer: str
@@ -103,6 +116,7 @@ def build_view(doc: dict[str, Any], figures: list[Figure], lang: str) -> ReportV
     run = doc["extra_data"]
     grouped = checks_by_task(doc)
     checks = [c for _, group in grouped for c in group]
+    parts = parts_from_json(doc)
     tasks = [_task_section(task, group, lang) for task, group in grouped]
     unplaced = _place_figures(tasks, figures, lang)
     public = run["plan"].get("visibility") == "public"
@@ -120,11 +134,15 @@ def build_view(doc: dict[str, Any], figures: list[Figure], lang: str) -> ReportV
             score=format_score(doc["score"]),
             max_score=format_score(doc["max_score"]),
         ),
+        total_note=headline_note(parts, lang),
+        parts=parts_table(parts, lang),
+        notes=summary_notes(checks, lang),
         counts=_counts(checks, lang),
-        verdict=_verdict(checks, public, lang),
+        verdict=_verdict(judged(checks, parts), public, lang),
         # Report order: later tasks build on earlier ones (task 4 loads task 3's parameters).
+        # A part not attempted has nothing here: its checks are all "not attempted".
         fix_first=[row for task in tasks for row in task.checks if row.needs_fixing],
-        not_attempted=_not_attempted(tasks, lang),
+        missing=missing_note(checks, parts, lang),
         tasks=tasks,
         figures=unplaced,
         footer=tr("report.footer", lang, version=run["grader_version"]),
@@ -156,7 +174,7 @@ def _setup(run: dict[str, Any], lang: str) -> list[Fact]:
         ("grader_version", run["grader_version"]),
         ("date", run["started_at"]),
         ("duration", tr("report.unit.seconds", lang, value=f"{run['duration_s']:.1f}")),
-        ("data", run["data"].get("source", MISSING)),
+        ("data", _data(run["data"], lang)),
         (
             "sandbox",
             tr(
@@ -171,16 +189,12 @@ def _setup(run: dict[str, Any], lang: str) -> list[Fact]:
     return [Fact(tr(f"report.header.{key}", lang), str(value)) for key, value in rows]
 
 
-def _not_attempted(tasks: list[TaskSection], lang: str) -> Fact | None:
-    """How many checks were not attempted and in which tasks (e.g. a program left out)."""
-    rows = [(task, row) for task in tasks for row in task.checks if row.outcome == "not_attempted"]
-    if not rows:
-        return None
-    sections = ", ".join(dict.fromkeys(task.heading for task, _ in rows))
-    return Fact(
-        outcome_label("not_attempted", lang),
-        tr("report.fix.not_attempted", lang, count=len(rows), sections=sections),
-    )
+def _data(data: dict[str, Any], lang: str) -> str:
+    """The data set in words: which kind and how many images (the source as recorded else)."""
+    kind, n_train, n_test = data.get("kind"), data.get("n_train"), data.get("n_test")
+    if kind not in ("embedded", "idx") or not all(isinstance(n, int) for n in (n_train, n_test)):
+        return str(data.get("source", MISSING))
+    return tr(f"report.data.{kind}", lang, n_train=f"{n_train:,}", n_test=f"{n_test:,}")
 
 
 def _counts(checks: list[CheckResult], lang: str) -> Table:
@@ -195,7 +209,9 @@ def _counts(checks: list[CheckResult], lang: str) -> Table:
 
 
 def _verdict(checks: list[CheckResult], public: bool, lang: str) -> str:
-    passed = sum(c.passed for c in checks)
+    """How many of the checks that judge the work passed (see :func:`parts.judged`);
+    an unverified check is scored as passed, and counted so here too."""
+    passed = sum(c.outcome in SCORED_AS_PASSED for c in checks)
     if passed < len(checks) or not checks:
         key = "report.verdict.partial"
     else:
@@ -207,9 +223,7 @@ def _verdict(checks: list[CheckResult], public: bool, lang: str) -> str:
 def _task_section(task: str, checks: list[CheckResult], lang: str) -> TaskSection:
     accuracy_check = find_check(checks, ACCURACY_CHECK)
     # A group that is not a course task (e.g. "code") may have a title of its own.
-    own = f"report.task.{task}"
-    heading = (tr(own, lang) if own in catalogue() else
-               tr("report.task.heading", lang, name=task_number(task)))
+    heading = _task_heading(task, lang)
     return TaskSection(
         task=task,
         heading=heading,
@@ -218,6 +232,16 @@ def _task_section(task: str, checks: list[CheckResult], lang: str) -> TaskSectio
         gradients=[(c.id, _worst_table(c.details["worst"], lang)) for c in checks
                    if c.outcome in DIAGNOSED and c.details.get("worst")],
     )
+
+
+def _task_heading(task: str, lang: str) -> str:
+    """課題 1 … 課題 4; a task that is a part of its own (A1, B2) by the part's name."""
+    own = f"report.task.{task}"
+    if own in catalogue():  # a group that is not a course task (e.g. "code")
+        return tr(own, lang)
+    if part_of(task) == task:
+        return part_name(task, lang)
+    return tr("report.task.heading", lang, name=task_number(task))
 
 
 def _worst_table(worst: list[dict[str, Any]], lang: str) -> Table:
@@ -235,20 +259,30 @@ def _worst_table(worst: list[dict[str, Any]], lang: str) -> Table:
 
 def _check_row(check: CheckResult, section: str, lang: str) -> CheckRow:
     diagnosed = check.outcome in DIAGNOSED
+    score = (tr("report.score.excluded", lang) if check.excluded
+             else f"{format_score(check.score)} / {format_score(check.max_score)}")
     return CheckRow(
         id=check.id,
         outcome=check.outcome,
         symbol=SYMBOLS[check.outcome],
         label=outcome_label(check.outcome, lang),
-        score=f"{format_score(check.score)} / {format_score(check.max_score)}",
+        score=score,
         # The stored `output` is in the grading language; re-render for this report.
         message=render(check.message, lang),
         seconds=f"{check.seconds:.2f}",
-        reproduce=check.reproduce,
+        # A command reproduces a failure; a check that did not fail has none to show.
+        reproduce=check.reproduce if diagnosed else "",
         section=section,
+        part=check.part,
         facts=_facts(check.details, lang) if diagnosed else [],
         blocks=_text_blocks(check.details, lang) if diagnosed else [],
     )
+
+
+def _label(key: str, lang: str) -> str | None:
+    """A details key in words, or None for a key the catalogue does not label (internal)."""
+    own = f"report.details.{key}"
+    return tr(own, lang) if own in catalogue() else None
 
 
 def _is_text_block(key: str, value: Any) -> bool:
@@ -260,41 +294,55 @@ def _is_text_block(key: str, value: Any) -> bool:
 
 
 def _format_value(value: Any, lang: str) -> str:
-    # A one-line stdout keeps its line end, which would show as a stray line break.
-    text = f"{value:.6g}" if isinstance(value, float) else str(value).rstrip("\r\n")
+    if isinstance(value, bool):
+        text = tr("report.details.yes" if value else "report.details.no", lang)
+    elif isinstance(value, float):
+        text = f"{value:.6g}"
+    elif is_message(value):
+        text = render(Message(value["key"], value.get("params", {})), lang)
+    else:
+        # A one-line stdout keeps its line end, which would show as a stray line break.
+        text = str(value).rstrip("\r\n")
     if not text.strip():
-        # e.g. an empty stderr: say so rather than show nothing after "=".
+        # e.g. an empty stderr: say so rather than show nothing after the label.
         return tr("report.details.empty", lang)
     return text if len(text) <= MAX_FACT_CHARS else text[: MAX_FACT_CHARS - 1] + "…"
 
 
 def _facts(details: dict[str, Any], lang: str) -> list[Fact]:
-    """Short scalar details; lists and tables are left to figures or omitted."""
+    """Short labelled details (scalars and worded messages); lists and tables are left to
+    figures or omitted, keys without a label are internal and not shown."""
     return [
-        Fact(key, _format_value(value, lang))
+        Fact(label, _format_value(value, lang))
         for key, value in sorted(details.items())
-        if isinstance(value, str | int | float | bool | None) and not _is_text_block(key, value)
+        if (label := _label(key, lang)) is not None
+        and (isinstance(value, str | int | float | bool | None) or is_message(value))
+        and not _is_text_block(key, value)
     ]
 
 
 def _text_blocks(details: dict[str, Any], lang: str) -> list[TextBlock]:
     return [
-        TextBlock(_known_word(f"report.details.{key}", key, lang), value.rstrip())
+        TextBlock(label, value.rstrip())
         for key, value in sorted(details.items())
-        if _is_text_block(key, value)
+        if _is_text_block(key, value) and (label := _label(key, lang)) is not None
     ]
 
 
 def _accuracy_table(details: dict[str, Any], lang: str) -> Table | None:
-    """Accuracy, its Wilson lower bound and the threshold, when the check recorded them."""
-    needed = ("n", "correct", "accuracy", "wilson_lower", "threshold", "confidence")
+    """Accuracy, its lower confidence bound and the threshold, when the check recorded them.
+
+    The bound is a sequential test's (``lower_bound``, task 4) or a Wilson bound.
+    """
+    bound = "lower_bound" if "lower_bound" in details else "wilson_lower"
+    needed = ("n", "correct", "accuracy", bound, "threshold", "confidence")
     if not all(isinstance(details.get(k), int | float) for k in needed):
         return None
-    above = details["wilson_lower"] >= details["threshold"]
+    above = details[bound] >= details["threshold"]
     rows = [
         ("correct", f"{details['correct']} / {details['n']}"),
         ("accuracy", percent(details["accuracy"])),
-        ("wilson", percent(details["wilson_lower"])),
+        ("sequential" if bound == "lower_bound" else "wilson", percent(details[bound])),
         ("threshold", percent(details["threshold"])),
         ("verdict", tr("report.accuracy.above" if above else "report.accuracy.below", lang)),
     ]

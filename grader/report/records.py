@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from grader.results import CheckResult, checks_from_json
+from grader.scoring import part_of, part_sort_key
 
 # Checks whose details feed the figures and the accuracy table.
 LEARNING_CHECK = "task3.learning"
@@ -14,10 +15,11 @@ ACCURACY_CHECK = "task4.accuracy"
 _REQUIRED_TASK = re.compile(r"task(\d+)")
 
 
-def task_sort_key(task: str) -> tuple[int, list[int | str]]:
-    """Required tasks (task1 … task4) first, then the others (A1 …, B1 …) in natural order."""
+def task_sort_key(task: str) -> tuple[tuple[int, int, str], int, list[int | str]]:
+    """By part of the course (required, report, A1 …, B1 …), then required tasks (task1 …
+    task4) before the code as a whole, then in natural order."""
     natural = [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", task)]
-    return (0 if _REQUIRED_TASK.fullmatch(task) else 1, natural)
+    return (part_sort_key(part_of(task)), 0 if _REQUIRED_TASK.fullmatch(task) else 1, natural)
 
 
 def task_number(task: str) -> str:

@@ -7,19 +7,31 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from grader.i18n import LANGS, tr
 from grader.report.markdown import md_code, md_fence, md_slug, md_text
 from grader.report.model import build_view
 from grader.report.plots import Figure, make_figures
 from grader.report.records import ordered_checks
+from grader.report.text import clean
 
 FIGURES_DIR = "figures"
 
 
+def _finalize(value: Any) -> Any:
+    """Every value a template shows, cleaned of control characters (markup is ours)."""
+    return value if isinstance(value, markupsafe.Markup) or not isinstance(value, str) \
+        else clean(value)
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The jinja2 environment over ``report_templates``; HTML templates are autoescaped."""
+    """The jinja2 environment over ``report_templates``; HTML templates are autoescaped.
+
+    Every value goes through :func:`grader.report.text.clean` (the Markdown filters clean
+    before they escape, so nothing a program printed can forge structure in either).
+    """
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("report_templates", ""),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
@@ -27,6 +39,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize,
     )
     env.filters.update(md_text=md_text, md_code=md_code, md_fence=md_fence, md_slug=md_slug)
     return env

@@ -15,6 +15,8 @@ BANNED = ("torch", "tensorflow", "keras", "sklearn", "jax", "chainer", "mxnet", 
           "flax", "paddle", "cupy", "lightning", "pytorch_lightning", "tf_keras")
 # What a numpy task may import besides the standard library (dependencies come along).
 PACKAGES = ("numpy", "matplotlib", "pillow")
+# What a framework task (B1–B3) adds, unless its plan states ``[sandbox] packages``.
+FRAMEWORK_PACKAGES = ("torch",)
 
 
 @dataclass(frozen=True)

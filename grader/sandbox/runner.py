@@ -20,7 +20,6 @@ cached on disk), the bubblewrap arguments that do not depend on the run once per
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import resource
 import select
@@ -38,9 +37,9 @@ from typing import Any
 import reference
 from grader.sandbox import reduced, student_env, tools
 from grader.sandbox.cgroup import PidsCgroup
+from grader.sandbox.channels import Channels
 from grader.sandbox.inside import boot, guard
 from grader.sandbox.policy import DEFAULT_POLICY, Policy
-from grader.sandbox.sync import SyncReport, apply_stream
 
 # Where things appear inside the bubblewrap sandbox. The workspace lives on /tmp's
 # size-limited tmpfs; the handed-over copy it starts from is mounted read-only.
@@ -51,9 +50,11 @@ LIBRARY_MOUNT = "/opt/le4nn"
 TOOLS_MOUNT = "/opt/le4nn-tools"
 SITE_MOUNT = "/opt/le4nn-site"
 SANDBOX_UID = 65534
-GUARD_BYTES = 64 << 10
 FULL_BELOW = 1 << 20  # less free space than this on the tmpfs: the limit was reached
 BOOT_LINE = "import sys; sys.path.insert(0, {tools!r}); from le4nn_inside import boot; boot.main()"
+# The CPU limit is soft: the kernel sends SIGXCPU, which marks the run as timed out; a
+# program that ignores it is killed (SIGKILL) this many CPU seconds later.
+CPU_GRACE_S = 2
 
 
 @dataclass(frozen=True)
@@ -227,31 +228,43 @@ class Sandbox:
         """The argv that runs ``le4nn_inside.<module>`` (tools folder first on ``sys.path``)."""
         return ["python", "-m", f"le4nn_inside.{module}"]
 
+    def record_blocked(self, records: list[dict[str, Any]]) -> None:
+        """Add what the guard refused in one process (a run or a long-lived worker)."""
+        with self._lock:
+            self._blocked += records
+
     def run(self, argv: list[str], stdin: str = "", limits: Limits | None = None) -> RunResult:
         """Run ``argv`` and return what happened.
 
         ``["python", SCRIPT, …]`` runs a student program, ``["python", "-m", MODULE]`` a
         module of the tools package, both on the student's Python with the guard armed.
         """
-        limits = limits or Limits()
+        launch = self.launch(argv, limits or Limits())
+        result = _run_limited(launch, stdin, self.workspace)
+        if self.isolated:
+            free = launch.channels.report.free
+            result.disk_full = free is not None and free < FULL_BELOW
+            result.disk_limit_mb = launch.limits.disk_bytes >> 20
+        self.record_blocked(result.blocked)
+        return result
+
+    def launch(self, argv: list[str], limits: Limits, write_back: bool = True) -> Launch:
+        """How to start ``argv`` here: the full argv (the boot, inside bubblewrap when
+        isolated), environment, side pipes and confinement.
+
+        Shared by one-off runs and long-lived processes (:mod:`grader.sandbox.live`),
+        which pass ``write_back=False``: with bubblewrap they still start from a copy of
+        the workspace, but what they change there is dropped.
+        """
         if self.policy is None:
             argv = [sys.executable if a == "python" else a for a in argv]
-            return _run_limited(argv, stdin, self._trusted_environment(), self.workspace,
-                                limits, _Channels(), None)
-        channels = _Channels(sync=self.isolated)
+            return Launch(argv, self._trusted_environment(), Channels(), None, limits)
+        channels = Channels(sync=self.isolated and write_back)
         env = self._environment(channels)
         argv = self._boot_argv(argv)
         if self.isolated:
             argv = ["bwrap", *self._bwrap_args(limits), *argv]
-        result = _run_limited(argv, stdin, env, self.workspace, limits, channels,
-                              None if self.isolated else reduced.fence())
-        if self.isolated:
-            result.disk_full = channels.report.free is not None and \
-                channels.report.free < FULL_BELOW
-            result.disk_limit_mb = limits.disk_bytes >> 20
-        with self._lock:
-            self._blocked += result.blocked
-        return result
+        return Launch(argv, env, channels, None if self.isolated else reduced.fence(), limits)
 
     def _boot_argv(self, argv: list[str]) -> list[str]:
         if argv[:1] != ["python"] or len(argv) < 2:
@@ -261,7 +274,7 @@ class Sandbox:
         return [self.env.interpreter, "-S", "-c", BOOT_LINE.format(tools=tools_path),
                 mode, *rest]
 
-    def _environment(self, channels: _Channels) -> dict[str, str]:
+    def _environment(self, channels: Channels) -> dict[str, str]:
         inside = self.isolated
         home = "/tmp" if inside else str(self.workspace)
         env = _base_environment(home)
@@ -269,9 +282,10 @@ class Sandbox:
             tools.student_site(self.tools_dir, self.env))
         env[guard.BANNED_ENV] = ",".join(self.guarded)
         env[guard.FD_ENV] = str(channels.guard_fd)
+        if inside:  # the boot copies the workspace in (and back, given the pipe)
+            env[boot.SYNC_FROM_ENV] = WORKSPACE_SOURCE_MOUNT
         if channels.sync:
             env[boot.SYNC_FD_ENV] = str(channels.sync_fd)
-            env[boot.SYNC_FROM_ENV] = WORKSPACE_SOURCE_MOUNT
         if self.data_dir is not None:
             env["MNIST_DIR"] = DATA_MOUNT if inside else str(self.data_dir)
         return env
@@ -349,76 +363,13 @@ def _base_environment(home: str) -> dict[str, str]:
     return env
 
 
-class _Channels:
-    """The run's side pipes: the guard's records and (bubblewrap) the workspace stream."""
-
-    def __init__(self, sync: bool = False) -> None:
-        self.guard_read, self.guard_fd = os.pipe()
-        self.sync = sync
-        self.sync_read, self.sync_fd = os.pipe() if sync else (-1, -1)
-        self.records: list[dict[str, Any]] = []
-        self.report = SyncReport()
-
-    @property
-    def child_fds(self) -> tuple[int, ...]:
-        return (self.guard_fd, self.sync_fd) if self.sync else (self.guard_fd,)
-
-    def start(self, workspace: Path, disk_bytes: int) -> list[threading.Thread]:
-        """Close our copies of the write ends and read both pipes in threads."""
-        for fd in self.child_fds:
-            os.close(fd)
-        threads = [threading.Thread(target=self._read_guard, daemon=True)]
-        if self.sync:
-            threads.append(threading.Thread(target=self._read_sync, args=(workspace, disk_bytes),
-                                            daemon=True))
-        for t in threads:
-            t.start()
-        return threads
-
-    def _read_guard(self) -> None:
-        with os.fdopen(self.guard_read, "rb") as f:
-            data = f.read(GUARD_BYTES)
-            while f.read(65536):
-                pass
-        self.records = parse_guard_records(data)
-
-    def _read_sync(self, workspace: Path, disk_bytes: int) -> None:
-        with os.fdopen(self.sync_read, "rb") as f:
-            self.report = apply_stream(f, workspace, disk_bytes)
-
-    def close_unused(self) -> None:
-        """When the process could not be started: close every end."""
-        for fd in (self.guard_read, self.guard_fd, self.sync_read, self.sync_fd):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-
-
-def parse_guard_records(data: bytes) -> list[dict[str, Any]]:
-    """The guard's JSON lines, each checked field by field (the program could write here)."""
-    records = []
-    for line in data.splitlines():
-        try:
-            raw = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(raw, dict):
-            continue
-        module, how, file, lineno = (raw.get(k) for k in ("module", "how", "file", "line"))
-        if (isinstance(module, str) and module.isidentifier() and isinstance(how, str)
-                and isinstance(file, str) and isinstance(lineno, int)):
-            records.append({"module": module, "how": how[:20], "file": file[:200],
-                            "line": lineno, "student": raw.get("student") is True})
-    return records
-
-
 def _set_limits(limits: Limits, group: PidsCgroup | None, fence: reduced.Fence | None,
                 nproc: int) -> None:
     """Runs in the child between fork and exec."""
     if group is not None:
         group.join_self()
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + CPU_GRACE_S))
     for which, value in (
-        (resource.RLIMIT_CPU, limits.cpu_s),
         (resource.RLIMIT_AS, limits.memory_bytes),
         (resource.RLIMIT_FSIZE, limits.file_bytes),
         (resource.RLIMIT_NPROC, nproc),
@@ -427,6 +378,42 @@ def _set_limits(limits: Limits, group: PidsCgroup | None, fence: reduced.Fence |
         resource.setrlimit(which, (value, value))
     if fence is not None:
         reduced.confine(fence)
+
+
+def hit_cpu_limit(returncode: int | None) -> bool:
+    """Whether a run ended by the SIGXCPU of its CPU limit (bubblewrap exits 128 + signal).
+
+    A CPU limit is a time limit that machine load cannot trip: a busy program reaches it
+    after the same CPU seconds whether the machine is idle or loaded.
+    """
+    return returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU)
+
+
+@dataclass
+class Launch:
+    """One sandboxed process, ready to start (:meth:`Sandbox.launch`)."""
+
+    argv: list[str]
+    env: dict[str, str]
+    channels: Channels
+    fence: reduced.Fence | None
+    limits: Limits
+
+    def start(self, cwd: Path, group: PidsCgroup | None) -> subprocess.Popen:
+        """Start it with pipes on stdin, stdout and stderr, in a session of its own."""
+        nproc = _nproc(self.limits, self.fence)
+        try:
+            return subprocess.Popen(
+                self.argv, cwd=cwd, env=self.env, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                pass_fds=self.channels.child_fds,
+                # The cgroup's fd is inherited across the fork and closed (close_fds)
+                # before exec.
+                preexec_fn=lambda: _set_limits(self.limits, group, self.fence, nproc),
+            )
+        except BaseException:
+            self.channels.close_unused()
+            raise
 
 
 class _CappedReader(threading.Thread):
@@ -450,11 +437,10 @@ class _CappedReader(threading.Thread):
         return self.data.decode("utf-8", errors="replace")
 
 
-def _run_limited(argv: list[str], stdin: str, env: dict[str, str], cwd: Path,
-                 limits: Limits, channels: _Channels, fence: reduced.Fence | None) -> RunResult:
-    group = PidsCgroup.create(limits.processes)
+def _run_limited(launch: Launch, stdin: str, cwd: Path) -> RunResult:
+    group = PidsCgroup.create(launch.limits.processes)
     try:
-        return _run_in(argv, stdin, env, cwd, limits, group, channels, fence)
+        return _run_in(launch, stdin, cwd, group)
     finally:
         if group is not None:
             group.close()
@@ -468,47 +454,43 @@ def _nproc(limits: Limits, fence: reduced.Fence | None) -> int:
     return limits.processes
 
 
-def _run_in(argv: list[str], stdin: str, env: dict[str, str], cwd: Path, limits: Limits,
-            group: PidsCgroup | None, channels: _Channels,
-            fence: reduced.Fence | None) -> RunResult:
-    start = time.perf_counter()
-    nproc = _nproc(limits, fence)
-    try:
-        proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True, pass_fds=channels.child_fds,
-            # The cgroup's fd is inherited across the fork and closed (close_fds) before exec.
-            preexec_fn=lambda: _set_limits(limits, group, fence, nproc),
-        )
-    except BaseException:
-        channels.close_unused()
-        raise
-    side = channels.start(cwd, limits.disk_bytes)
+def _run_in(launch: Launch, stdin: str, cwd: Path, group: PidsCgroup | None) -> RunResult:
+    start, limits = time.perf_counter(), launch.limits
+    proc = launch.start(cwd, group)
+    side = launch.channels.start(cwd, limits.disk_bytes)
     readers = [_CappedReader(proc.stdout, limits.output_bytes),
                _CappedReader(proc.stderr, limits.output_bytes)]
     for r in readers:
         r.start()
     _feed(proc, stdin.encode())
-    timed_out = not _wait_unreaped(proc.pid, limits.wall_s)
-    # Killed while the first process is unreaped: its pid (the group's and the session's
-    # id) cannot have been reused by anything else.
-    reduced.kill_scope(proc.pid)
-    if group is not None:
-        group.kill_all()
+    timed_out = not wait_unreaped(proc.pid, limits.wall_s)
+    kill_tree(proc.pid, group)
     proc.wait()
     for t in (*readers, *side):
         # Grandchildren that escaped every scope could hold a pipe open: do not wait forever.
         t.join(timeout=5)
     out, err = readers
+    timed_out = timed_out or hit_cpu_limit(proc.returncode)
     return RunResult(
         returncode=None if timed_out else proc.returncode,
         stdout=out.text(), stderr=err.text(), timed_out=timed_out,
         seconds=time.perf_counter() - start, truncated=out.truncated or err.truncated,
-        blocked=channels.records,
+        blocked=launch.channels.records,
     )
 
 
-def _wait_unreaped(pid: int, timeout: float) -> bool:
+def kill_tree(pid: int, group: PidsCgroup | None) -> None:
+    """Kill everything process ``pid`` started: its session, process group and cgroup.
+
+    Call it while ``pid`` is unreaped: its pid (the group's and the session's id) cannot
+    have been reused by anything else.
+    """
+    reduced.kill_scope(pid)
+    if group is not None:
+        group.kill_all()
+
+
+def wait_unreaped(pid: int, timeout: float) -> bool:
     """Wait until ``pid`` exits, without reaping it; False on timeout."""
     fd = os.pidfd_open(pid)
     try:

@@ -12,7 +12,7 @@ softmax_cross_entropy         —
 dropout                       ``ratio`` ρ
 batchnorm                     ``eps`` ε, ``momentum`` (running = m·running + (1−m)·batch)
 conv2d                        ``stride``, ``pad``
-maxpool2d                     ``size``, ``stride``
+maxpool2d                     ``size``, ``stride`` (``pad`` > 0 is refused: no padding)
 ============================  ==============================================
 
 Optimizers take the course's symbols: ``lr`` (η), ``alpha`` (the momentum α of eq. 40,
@@ -54,6 +54,8 @@ def build_layer(kind: str, params: dict[str, np.ndarray], config: dict[str, Any]
     elif kind == "dropout":
         layer = Dropout(config.get("ratio", 0.5), np.random.default_rng(config.get("seed", 0)))
     elif kind == "maxpool2d":
+        if config.get("pad", 0):
+            raise ValueError("the reference MaxPool2d has no padding (pad must be 0)")
         layer = MaxPool2d(config.get("size", 2), config.get("stride"))
     else:
         simple = {"sigmoid": Sigmoid, "relu": ReLU, "softmax_cross_entropy": SoftmaxCrossEntropy}

@@ -1,9 +1,16 @@
 """Mutants of the reference: each one a realistic student bug, applied as text patches.
 
-A mutant is the reference package with one mistake, handed to the grader as a
-submission (the package copied into the submission folder shadows the installed one,
-and the reference's adapter maps the kinds to it). The validity suite asserts that
-every mutant fails at least one check and that the message points at the bug.
+A mutant is a correct code base with one mistake, handed to the grader as a submission:
+the reference package (copied into the submission folder, where it shadows the installed
+one, with the reference's adapter mapping the kinds to it) or, for ``base = "dlfs"``, the
+unmodified classes of "Deep Learning from Scratch" (tests/validity/honest/dlfs). The
+validity suite asserts that every mutant fails a check of its kind on every plan seed
+and that the message points at the bug.
+
+``strict`` marks a mutant that is an equivalent variant of the course's formula (it passes,
+with a note, under the default plan) and is caught only by a plan with ``strict = true``:
+``dropout_scaled_in_training`` is inverted dropout (tests/validity/variants.py lists it
+among the honest variants too).
 """
 
 from __future__ import annotations
@@ -15,13 +22,23 @@ from dataclasses import dataclass
 class Mutant:
     name: str
     bug: str
-    file: str  # relative to reference/nn/
+    file: str  # relative to reference/nn/, or to the base's folder
     patches: tuple[tuple[str, str], ...]  # (old, new), each old must occur exactly once
     kind: str  # the layer or optimizer kind whose check should catch it
+    base: str = "reference"
+    strict: bool = False
+    message: str = ""  # the message key the catching check must use, where one is promised
+
+    @property
+    def kinds(self) -> set[str]:
+        """The kinds whose checks are run on it: those that use the mutated file."""
+        shared = self.file in ("im2col.py", "common/util.py")
+        return {self.kind} | ({"conv2d", "maxpool2d"} if shared else set())
 
 
-def m(name: str, bug: str, file: str, kind: str, *patches: tuple[str, str]) -> Mutant:
-    return Mutant(name, bug, file, patches, kind)
+def m(name: str, bug: str, file: str, kind: str, *patches: tuple[str, str],
+      base: str = "reference", strict: bool = False, message: str = "") -> Mutant:
+    return Mutant(name, bug, file, patches, kind, base, strict, message)
 
 
 MUTANTS = [
@@ -64,9 +81,11 @@ MUTANTS = [
     m("relu_mask_inverted", "gradient passed where t < 0", "relu.py", "relu",
       ("self._active = x > 0", "self._active = x < 0")),
     # Dropout (eq. 26–27, §5.2)
-    m("dropout_scaled_in_training", "inverted dropout: scaled at training, not at test",
+    m("dropout_scaled_in_training", "inverted dropout: scaled at training, not at test "
+      "(an equivalent variant: caught under strict = true only)",
       "dropout.py", "dropout", ("self._factor = 1.0 - self.rate", "self._factor = 1.0"),
-      ("self._factor = self.mask", "self._factor = self.mask / (1.0 - self.rate)")),
+      ("self._factor = self.mask", "self._factor = self.mask / (1.0 - self.rate)"),
+      strict=True, message="dropout.strict_inverted"),
     m("dropout_no_test_scaling", "no (1 − ρ) at test time", "dropout.py", "dropout",
       ("self._factor = 1.0 - self.rate", "self._factor = 1.0")),
     m("dropout_keep_share_confused", "drops 1 − ρ of the nodes instead of ρ", "dropout.py",
@@ -128,4 +147,57 @@ MUTANTS = [
       ("np.multiply(x_at == y, dy, out=out)", "np.multiply(np.ones_like(y), dy, out=out)")),
     m("pool_stride_ignored", "windows taken with stride 1 whatever the stride", "im2col.py",
       "maxpool2d", ("[..., ::stride, ::stride, :, :]", "[..., ::1, ::1, :, :]")),
+    # --- Shapes the old matrix never tried (issue 20) ---------------------------------
+    m("conv_kernel_axes_swapped", "kh and kw swapped when unpacking W's shape", "conv.py",
+      "conv2d", ("k, _, kh, kw = w.shape\n    col = im2col(x, kh, kw, stride, padding)",
+                 "k, _, kw, kh = w.shape\n    col = im2col(x, kh, kw, stride, padding)")),
+    m("dlfs_conv_kernel_axes_swapped", "FH and FW swapped in Convolution.forward",
+      "layers.py", "conv2d", ("FN, C, FH, FW = self.W.shape\n        N, C, H, W = x.shape",
+                              "FN, C, FW, FH = self.W.shape\n        N, C, H, W = x.shape"),
+      base="dlfs"),
+    m("sgd_rebinds_params", "params[k] = params[k] − η g: a new array, not an update in place",
+      "optim/sgd.py", "sgd",
+      ("p -= self.lr * grads[name]", "params[name] = p - self.lr * grads[name]"),
+      message="optimizer.not_in_place"),
+    m("dlfs_sgd_rebinds_params", "SGD.update rebinds the dict entries instead of updating",
+      "optimizer.py", "sgd", ("params[key] -= self.lr * grads[key] \n",
+                              "params[key] = params[key] - self.lr * grads[key]\n"),
+      base="dlfs", message="optimizer.not_in_place"),
+    m("pool_overlap_overwrites", "eq. 64 written with = where windows overlap (not +=)",
+      "pool.py", "maxpool2d", ("dx_windows[s, t] += _route(windows[s, t], y, dy)",
+                               "np.copyto(dx_windows[s, t], dy, where=windows[s, t] == y)"),
+      message="maxpool2d.overlap_overwrite"),
+    m("dlfs_col2im_overwrites", "col2im writes overlapping windows with = instead of +=",
+      "common/util.py", "maxpool2d",
+      ("img[:, :, y:y_max:stride, x:x_max:stride] += col[:, :, y, x, :, :]",
+       "img[:, :, y:y_max:stride, x:x_max:stride] = col[:, :, y, x, :, :]"), base="dlfs"),
+    m("batchnorm_4d_backward_count", "∂E/∂x of 4-D input with m = B instead of B·H·W",
+      "batchnorm.py", "batchnorm", ("m = dy.size // gamma.size", "m = len(dy)")),
+    m("dlfs_batchnorm_4d_not_reshaped", "4-D forward returns the flattened (N, C·H·W) output",
+      "layers.py", "batchnorm",
+      ("return out.reshape(*self.input_shape)", "return out"), base="dlfs"),
+    m("dlfs_batchnorm_4d_backward_not_reshaped", "4-D backward returns a flattened ∂E/∂x",
+      "layers.py", "batchnorm",
+      ("        dx = dx.reshape(*self.input_shape)\n", ""), base="dlfs"),
+    # --- State that used to fool the gradient checks (issue 15.1) -----------------------
+    m("lazy_affine", "backward returns zeros; once called, forward returns a constant",
+      "affine.py", "affine",
+      ("        self._in_shape = x.shape\n",
+       "        if getattr(self, 'lazy', False):\n"
+       "            return np.zeros((x.shape[0], self.out_features))\n"
+       "        self._in_shape = x.shape\n"),
+      ('self.grads = {"W": dw, "b": db}',
+       'self.grads = {"W": 0 * dw, "b": 0 * db}\n        self.lazy = True'),
+      ('return affine_input_grad(dout, self.params["W"]).reshape(self._in_shape)',
+       "return np.zeros(self._in_shape)"), message="api.gradient_all_zero"),
+    m("sigmoid_caches_first_input", "forward keeps the output of its first input forever",
+      "sigmoid.py", "sigmoid",
+      ("        self._y = sigmoid(x)\n",
+       "        if self._y is None:\n            self._y = sigmoid(x)\n"),
+      message="api.state_changed_output"),
+    m("relu_gradient_from_global", "backward returns the first gradient it ever computed, "
+      "kept in a module-level global", "relu.py", "relu",
+      ("        return relu_backward(dout, self._active)\n",
+       "        if not _FIRST:\n            _FIRST.append(relu_backward(dout, self._active))\n"
+       "        return _FIRST[0]\n\n\n_FIRST = []\n")),
 ]

@@ -2,8 +2,8 @@
 
 Runs INSIDE the sandbox with the submission's workspace as its working folder, beside
 the check worker (:mod:`.worker`, in the same ``le4nn_inside`` package), whose
-``Registry`` finds the student's classes (adapter first, else the class names of "Deep
-Learning from Scratch") and whose ``NativeLayer``/``DlfsLayer`` give them one interface.
+``Registry`` finds the student's layers (adapter first, else classes and functions
+anywhere in the submission, :mod:`.discovery`) and gives them one interface.
 Like the check worker it imports only the standard library and numpy, never the grader.
 
 Input: one JSON request on stdin (arrays as ``{"__array__": [dtype, shape, base64]}``),

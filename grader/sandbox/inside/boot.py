@@ -8,7 +8,8 @@ where the line puts the tools folder on ``sys.path`` and calls :func:`main`:
    runs in a child process, and once it has ended every other process of the sandbox
    is killed and what changed in the workspace is streamed to the grader over
    ``$LE4NN_SYNC_FD`` (:mod:`grader.sandbox.sync` writes it back, regular files only) —
-   the program itself never holds that descriptor;
+   the program itself never holds that descriptor. A long-lived process (the check
+   worker) is started without ``$LE4NN_SYNC_FD``: copied in, nothing written back;
 2. the import guard (:mod:`.guard`) is armed, before any student code runs;
 3. ``exit``/``quit`` are defined (``-S`` skips the ``site`` module that defines them);
 4. the program runs as ``python TARGET ARGS…`` would run it (``MODE`` = ``program``:
@@ -55,9 +56,9 @@ def main() -> None:
         _run_program(target, args)
 
 
-def _take_sync() -> tuple[int, str] | None:
+def _take_sync() -> tuple[int | None, str] | None:
     fd, source = os.environ.pop(SYNC_FD_ENV, ""), os.environ.pop(SYNC_FROM_ENV, "")
-    return (int(fd), source) if fd.isdigit() and source else None
+    return (int(fd) if fd.isdigit() else None, source) if source else None
 
 
 def _run_program(target: str, args: list[str]) -> None:
@@ -91,21 +92,24 @@ def _run_module(name: str, tools: str) -> None:
 
 # -- the copy-in / copy-out supervisor (bubblewrap only) ---------------------------------
 
-def _supervise(fd: int, source: str) -> None:
-    """Copy in, fork; the parent waits, stops everyone, streams the changes and exits."""
+def _supervise(fd: int | None, source: str) -> None:
+    """Copy in, fork; the parent waits, stops everyone, streams the changes (given ``fd``)
+    and exits."""
     copy_tree(source, ".")
-    before = snapshot(".")
+    before = snapshot(".") if fd is not None else {}
     pid = os.fork()
     if pid == 0:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
         return
     # As the namespace's init this process gets no signal it does not handle: drop
     # Python's SIGINT handler, so no program can interrupt it either.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     status = _reap_until(pid)
     _stop_everyone()
-    with os.fdopen(fd, "wb") as out:
-        send_changes(out, before, snapshot("."))
+    if fd is not None:
+        with os.fdopen(fd, "wb") as out:
+            send_changes(out, before, snapshot("."))
     # As a shell reports it (an init cannot kill itself with the same signal).
     os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status)
              else os.waitstatus_to_exitcode(status))

@@ -17,10 +17,25 @@ Requests (arrays travel as ``{"__array__": [dtype, shape, base64 bytes]}``):
     {"op": "backward", "dout": D | null}                            → {"dx": DX, "grads": {...}}
     {"op": "set_params", "params": {...}}                           → {}
     {"op": "state", "names": [...]}                                 → {"state": {...}}
+    {"op": "fresh", "kind": K, "params": {...}, "config": {...}, "x": X, "train": bool,
+     "project": G | null, "labels": L | null, "bumps": [[name, i, δ], ...] | null}
+                                                                    → {"values": [...]}
     {"op": "optimizer", "kind": K, "hyper": {...}, "params": {...}} → {}
-    {"op": "step", "grads": {...}}                                  → {"params": {...}}
+    {"op": "step", "grads": {...}}                        → {"params", "handed", "same"}
     {"op": "modules"}                                               → {"modules": [...]}
+    {"op": "reset", "check": n}                                     → {"check": n}
+``reset`` starts check number n on fresh objects (one worker serves every API check of a
+submission; the grader sends it ahead of each check's requests and matches the echo).
 Every answer is ``{"ok": true, ...}`` or ``{"ok": false, "error": "...", "where": "..."}``.
+
+``fresh`` evaluates the layer once per bump, each time on a NEW object built from the
+parameters (``params[name].flat[i] += δ``, or ``x.flat[i] += δ`` for the name ``"x"``;
+no bumps: one evaluation as given): what an earlier call left in an object cannot
+change the values. Each value is the loss (``labels``), ⟨y, G⟩ (``project``) or y.
+
+``step`` answers what the network would see: ``handed``, the arrays the optimizer was
+given (now updated in place, or not), ``params``, what the dict holds now, and
+``same[name]``, whether the dict still holds the very array it was given.
 """
 
 from __future__ import annotations
@@ -28,6 +43,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import sysconfig
 import traceback
 from pathlib import Path
 
@@ -46,6 +62,7 @@ class Worker:
         self.layer = None
         self.optimizer = None
         self.opt_params: dict = {}
+        self.handed: dict = {}
 
     @property
     def registry(self) -> Registry:
@@ -55,9 +72,12 @@ class Worker:
 
     def handle(self, req: dict) -> dict:
         op = req["op"]
+        if op == "reset":
+            self.layer, self.optimizer, self.opt_params, self.handed = None, None, {}, {}
+            return {"check": req.get("check")}
         if op == "layer":
             self.layer = self.registry.layer(req["kind"], req["params"], req.get("config", {}))
-            return {}
+            return {"found": self.registry.found.get(req["kind"])}
         if op == "forward":
             y = self.layer.forward(req["x"], req.get("train", False))
             if req.get("project") is not None:
@@ -73,26 +93,57 @@ class Worker:
             return {}
         if op == "state":
             return {"state": {k: np.asarray(v) for k, v in self.layer.state(req["names"]).items()}}
+        if op == "fresh":
+            return {"values": [self._fresh_value(req, bump) for bump in req.get("bumps")
+                               or [None]]}
         if op == "optimizer":
             self.optimizer = self.registry.optimizer(req["kind"], req.get("hyper", {}))
             self.opt_params = {k: np.array(v) for k, v in req["params"].items()}
-            return {}
+            self.handed = dict(self.opt_params)
+            return {"found": self.registry.found.get(req["kind"])}
         if op == "step":
             self.optimizer.update(self.opt_params, req["grads"])
-            return {"params": self.opt_params}
+            return {"params": dict(self.opt_params), "handed": self.handed,
+                    "same": {k: self.opt_params.get(k) is v for k, v in self.handed.items()}}
         if op == "modules":
             self.registry.import_all()
             return {"modules": sorted(m.split(".")[0] for m in sys.modules)}
         raise ValueError(f"unknown op {op!r}")
 
+    def _fresh_value(self, req: dict, bump: list | None):
+        """One evaluation of ``fresh`` on a new layer object (copies: it may write into them)."""
+        params = {k: np.array(v) for k, v in req["params"].items()}
+        x = np.array(req["x"])
+        if bump is not None:
+            name, index, delta = bump
+            (x if name == "x" else params[name]).flat[index] += delta
+        layer = self.registry.layer(req["kind"], params, req.get("config", {}))
+        if req.get("labels") is not None:
+            return float(layer.loss(x, req["labels"]))
+        y = layer.forward(x, req.get("train", False))
+        if req.get("project") is not None:
+            return float(np.sum(np.asarray(y, dtype=np.float64) * req["project"]))
+        return np.asarray(y)
+
+
+def _not_student_code(path: str) -> bool:
+    """Frames of this package, of numpy and of the standard library are not the student's."""
+    if path.startswith("<"):  # <frozen importlib._bootstrap>, <string>
+        return True
+    folder = Path(path).resolve()
+    return any(folder.is_relative_to(root) for root in _LIBRARY_ROOTS)
+
+
+_LIBRARY_ROOTS = tuple({Path(__file__).resolve().parent, Path(np.__file__).resolve().parent,
+                        Path(sysconfig.get_paths()["stdlib"]).resolve()})
+
 
 def _error(e: BaseException) -> dict:
     frames = traceback.extract_tb(e.__traceback__)
-    ours = Path(__file__).resolve().parent
-    student = [f for f in frames if Path(f.filename).resolve().parent != ours]
+    student = [f for f in frames if not _not_student_code(f.filename)]
     where = f"{Path(student[-1].filename).name}:{student[-1].lineno}" if student else ""
     return {"ok": False, "error": f"{type(e).__name__}: {e}"[:500], "where": where,
-            "not_attempted": isinstance(e, NotAttempted),
+            "not_attempted": isinstance(e, NotAttempted), "reason": getattr(e, "reason", None),
             "trace": "".join(traceback.format_exception(e)[-MAX_TRACE_LINES:])}
 
 
