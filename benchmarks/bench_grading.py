@@ -36,8 +36,11 @@ from grader.checks import REGISTRY  # noqa: E402
 from grader.grade import grade, known_checks  # noqa: E402
 from grader.sandbox import Sandbox  # noqa: E402
 from reference.data import load_mnist  # noqa: E402
+from reference.tasks.bundle import bundle  # noqa: E402
 
-REFERENCE = ROOT / "submissions" / "reference"
+# Built into the temporary folder: it hands in the reference modules it uses, as a student
+# would (the sandbox's Python cannot import the grader's library).
+SHIPPED = ROOT / "submissions" / "reference"
 GOAL = 2.0
 # Family → which checks it holds; the programs a family reads from are added to it.
 FAMILIES: dict[str, Callable[[str], bool]] = {
@@ -79,11 +82,11 @@ def family_plan(doc: dict[str, Any], keep: Callable[[str], bool], path: Path) ->
     return path
 
 
-def time_task3(plan_path: Path, tmp: Path) -> float:
+def time_task3(reference: Path, plan_path: Path, tmp: Path) -> float:
     """Seconds of one run of the reference's task3.py in the sandbox, as grading runs it."""
     the_plan = plan.load(plan_path, known_checks)
     workspace, data = tmp / "t3-workspace", tmp / "t3-data"
-    submission.make_workspace(submission.load(REFERENCE), workspace)
+    submission.make_workspace(submission.load(reference), workspace)
     handout.prepare(load_mnist(None), data, the_plan.seeds.get("handout", 0))
     sandbox = Sandbox(workspace, data)
     start = time.perf_counter()
@@ -95,9 +98,10 @@ def time_task3(plan_path: Path, tmp: Path) -> float:
     return seconds
 
 
-def time_grading(plan_path: Path, out: Path, jobs: int) -> tuple[float, dict[str, Any]]:
+def time_grading(reference: Path, plan_path: Path, out: Path,
+                 jobs: int) -> tuple[float, dict[str, Any]]:
     start = time.perf_counter()
-    doc = grade(REFERENCE, out, plan_path=plan_path, jobs=jobs)
+    doc = grade(reference, out, plan_path=plan_path, jobs=jobs)
     return time.perf_counter() - start, doc
 
 
@@ -114,10 +118,13 @@ def main() -> None:
     doc = tomllib.loads(args.plan.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="le4nn-bench-") as name:
         tmp = Path(name)
-        task3 = median_of(args.repeat, lambda i: time_task3(args.plan, tmp / f"t3-{i}"))
+        reference = tmp / "reference"
+        bundle(SHIPPED, reference)
+        task3 = median_of(args.repeat,
+                          lambda i: time_task3(reference, args.plan, tmp / f"t3-{i}"))
         whole, scores = [], []
         for i in range(args.repeat):
-            seconds, result = time_grading(args.plan, tmp / f"whole-{i}", args.jobs)
+            seconds, result = time_grading(reference, args.plan, tmp / f"whole-{i}", args.jobs)
             whole.append(seconds)
             scores.append((result["score"], result["max_score"]))
         families = {}
@@ -125,7 +132,7 @@ def main() -> None:
             path = family_plan(doc, keep, tmp / f"{len(families)}.toml")
             if path is not None:
                 families[family] = median_of(args.repeat, lambda i, p=path, f=family: time_grading(
-                    p, tmp / f"{f}-{i}".replace(" ", "_"), args.jobs)[0])
+                    reference, p, tmp / f"{f}-{i}".replace(" ", "_"), args.jobs)[0])
     grading = statistics.median(whole)
     load = os.getloadavg()[0]
     print(f"grading the reference with {args.plan.name}, jobs={args.jobs}, "

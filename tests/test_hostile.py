@@ -398,7 +398,7 @@ def test_filling_the_disk_stops_at_the_plans_limit(tmp_path: Path,
     doc = grade_isolation(tmp_path, files, ("task1.output_format",), disk_mb=64)
     check = by_name(doc)["task1.output_format"]
     assert check["extra_data"]["outcome"] in ("error", "failed")
-    assert "disk limit reached (64 MB" in check["output"]
+    assert "ディスクの上限に達しました(作業フォルダと /tmp で合わせて 64 MB" in check["output"]
     assert doc["extra_data"]["sandbox"]["disk_limit"] == "workspace + /tmp"
     assert doc["extra_data"]["duration_s"] < 60
 
@@ -718,7 +718,7 @@ def test_a_tree_1500_folders_deep_is_one_clear_line(tmp_path: Path) -> None:
 def poisoned_class(root: Path, host: Path) -> dict[str, str]:
     """A class with one honest submission and many poisoned ones; name → why it is not
     graded ("" for those graded with the poisoned files left out)."""
-    shutil.copytree(ROOT / "submissions" / "reference", root / "honest")
+    shutil.copytree(REFERENCE, root / "honest")
     why = {"honest": ""}
     (root / "deep").mkdir()
     (root / "deep" / "task1.py").write_text(PRINTS_3)

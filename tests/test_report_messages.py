@@ -24,7 +24,7 @@ from grader.grade import grade, known_checks
 from grader.i18n import render
 from grader.plan import load
 from grader.sandbox import RunResult
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, SHIPPED
 
 QUICK_PLAN = ROOT / "tests" / "plans" / "quick.toml"
 HANDOUT = f"python -m grader handout {HANDOUT_DIR}"
@@ -141,7 +141,9 @@ def test_a_reproduce_command_run_from_the_students_folder_shows_the_same_failure
     check = next(t["extra_data"] for t in doc["tests"] if t["name"] == "task1.output_format")
     assert check["outcome"] == "failed"
     folder = tmp_path / "me" / "s1234567"
-    shutil.copytree(EXAMPLES / "wrong_format_task1", folder)
+    # The shipped folder: the reference library its programs use comes from PYTHONPATH as
+    # the grader does (a built copy's own reference/ would stand in front of the grader's).
+    shutil.copytree(SHIPPED / "examples" / "wrong_format_task1", folder)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     # `python` as the student's shell finds it: this interpreter, with its packages.

@@ -14,7 +14,10 @@ from grader.sandbox import RunResult
 
 
 def ended(run: RunResult) -> dict[str, Any]:
-    """How a run that did not succeed ended: timed out, killed by a signal, or its exit code."""
+    """How a run that did not succeed ended: it filled its disk limit, timed out, was killed
+    by a signal, or its exit code."""
+    if run.disk_full:
+        return {"key": "run.ended.disk_full", "params": {"mb": run.disk_limit_mb}}
     if run.timed_out:
         return {"key": "run.ended.timeout", "params": {}}
     code = run.returncode

@@ -43,7 +43,10 @@ class WorkerSession:
 
     def __init__(self, folder: Path, tools: Path) -> None:
         argv = Sandbox(folder, None, use_bwrap=False, tools_dir=tools).inside("worker")
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
+        # Without the sandbox's boot: the tools package and the reference library (which
+        # the honest variants use through their adapters) come from PYTHONPATH.
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+               "PYTHONPATH": os.pathsep.join([str(tools), str(ROOT)]),
                "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
                "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg", "HOME": str(folder)}
         self.proc = subprocess.Popen([sys.executable, *argv[1:]], cwd=folder, env=env,
