@@ -6,9 +6,17 @@ classes by their names (:data:`.names.LAYER_CLASSES`), then functions (CS231n's
 ``affine_forward``/``affine_backward``, DLfS's ``sigmoid``/``cross_entropy_error``, the
 course's plain ``affine(x, W, b)`` …, :mod:`.functional`). Sources are parsed, not
 imported; a file is loaded for its definitions only (:mod:`.loader`) when it holds a
-candidate. Among several candidates a class beats a function, a forward with its
-backward beats one without, a shallower file beats a deeper one. What was used, and
-from where, is recorded in :attr:`Registry.found` for the report.
+candidate.
+
+Among several candidates a class beats a function, a forward with its backward beats one
+without, then a file the task programs import (:mod:`.imports`, followed file to file)
+beats one they do not, a shallower file a deeper one, the name of the book a synonym,
+and last the path in sorting order. Candidates still equal after the file and depth
+rules whose code differs are not guessed between: the kind is "not attempted" with the
+reason ``ambiguous`` (their places, for the report's message, which says how an adapter
+chooses). Copies of one definition are not a conflict. What was used, and from where,
+is recorded in :attr:`Registry.found` for the report, with the other candidates in
+brackets ("common/layers.py: Affine (layers.py: Affine)").
 """
 
 from __future__ import annotations
@@ -16,11 +24,12 @@ from __future__ import annotations
 import ast
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import conventions, functional
+from .imports import used_sources
 from .loader import load_definitions
 from .names import (
     BACKWARD_FORMS,
@@ -47,6 +56,7 @@ from .wrappers import (
 
 ADAPTER = "le4nn_adapter"
 LOSS = "softmax_cross_entropy"
+MAX_OTHERS = 3  # other candidates named after the one used
 
 __all__ = ["NotAttempted", "Registry"]
 
@@ -58,14 +68,22 @@ class Definition:
     source: Source
     name: str
     is_class: bool
+    code: str = field(default="", compare=False)  # its syntax tree, to tell copies from rivals
 
     @property
     def where(self) -> str:
         return f"{self.source.rel}: {self.name}"
 
 
-def _rank(d: Definition) -> tuple:
-    return (len(d.source.rel.parts), str(d.source.rel))
+@dataclass
+class Candidate:
+    """A usable implementation of a kind: its place, preference, code and what wraps it."""
+
+    key: tuple  # smaller is preferred; equal keys with different code are ambiguous
+    definition: Definition
+    code: str
+    value: Any
+    where: str = ""
 
 
 class Registry:
@@ -80,18 +98,31 @@ class Registry:
         for source in self.sources:
             for node in source.tree.body:
                 if isinstance(node, ast.ClassDef | ast.FunctionDef):
-                    d = Definition(source, node.name, isinstance(node, ast.ClassDef))
+                    d = Definition(source, node.name, isinstance(node, ast.ClassDef),
+                                   ast.dump(node))
                     self.defs.setdefault(norm(node.name), []).append(d)
+        self.used = used_sources(self.sources)
         for found in self.defs.values():
-            found.sort(key=_rank)
+            found.sort(key=self._rank)
         self.found: dict[str, str] = {}
         self._layouts: dict[str, Any] = {}
+        self._chosen: dict[str, Definition] = {}
+
+    def _place(self, d: Definition) -> tuple[bool, int]:
+        """Where ``d`` is, as preferred: imported by the task programs, then shallow."""
+        return (d.source.rel not in self.used, len(d.source.rel.parts))
+
+    def _rank(self, d: Definition) -> tuple:
+        return (*self._place(d), str(d.source.rel))
 
     # --- lookup ----------------------------------------------------------------------
 
     def _named(self, names: tuple[str, ...], classes: bool) -> list[Definition]:
-        """Definitions whose normalised name is in ``names``, by preference of name."""
-        return [d for n in names for d in self.defs.get(n, ()) if d.is_class == classes]
+        """Definitions whose normalised name is in ``names``: by place, then name, then path."""
+        found = [(i, d) for i, n in enumerate(names) for d in self.defs.get(n, ())
+                 if d.is_class == classes]
+        found.sort(key=lambda c: (self._place(c[1]), c[0], str(c[1].source.rel)))
+        return [d for _, d in found]
 
     def _object(self, d: Definition) -> Any:
         return getattr(load_definitions(self.folder, d.source), d.name, None)
@@ -105,22 +136,37 @@ class Registry:
         if self.adapter is not None and kind in getattr(self.adapter, "LAYERS", {}):
             self.found[kind] = f"{ADAPTER}.py: LAYERS[{kind!r}]"
             return NativeLayer(self.adapter.LAYERS[kind](params, config))
-        problem = None
-        for d in self._named(LAYER_CLASSES.get(kind, ()), True):
-            klass = self._object(d)
-            if not isinstance(klass, type):
-                continue
-            try:
-                layer = self._class_layer(kind, klass, d, params, config)
-            except NotAttempted as e:
-                problem = problem or {**e.reason, "file": str(d.source.rel)}
-                continue
-            self.found[kind] = d.where
+        layer, problem = self._first_class(
+            kind, LAYER_CLASSES.get(kind, ()),
+            lambda klass, d: self._class_layer(kind, klass, d, params, config))
+        if layer is not None:
             return layer
         built = self._function_layer(kind, params, config)
         if built is not None:
             return built
         raise NotAttempted(problem or self._not_found(kind))
+
+    def _first_class(self, kind: str, names: tuple[str, ...],
+                     build: Callable[[type, Definition], Any]) -> tuple[Any, dict | None]:
+        """The object ``build`` makes from the preferred class of ``kind`` (None: none
+        builds), and the reason the first one that did not build gave."""
+        if kind in self._chosen:
+            d = self._chosen[kind]
+            return build(self._object(d), d), None
+        problem, built = None, []
+        for d in self._named(names, True):
+            if built and self._place(d) != self._place(built[0].definition):
+                break  # only the equally placed are rivals of the first that built
+            klass = self._object(d)
+            if not isinstance(klass, type):
+                continue
+            try:
+                built.append(Candidate(self._place(d), d, d.code, build(klass, d), d.where))
+            except NotAttempted as e:
+                problem = problem or {**e.reason, "file": str(d.source.rel)}
+        if not built:
+            return None, problem
+        return self._use(kind, built).value, None
 
     def _class_layer(self, kind: str, klass: type, d: Definition, params: dict, config: dict):
         layout, labels, keeps = self._layouts.get(d.where, (conventions.COURSE,
@@ -160,16 +206,16 @@ class Registry:
                 kind, fn, str(d.source.rel), d.name))
             if fwd is None:
                 continue
-            back = next((b for b in (self._function(e, lambda fn, e=e: functional
-                                                     .backward_function(kind, fn,
-                                                                        str(e.source.rel),
-                                                                        e.name))
-                                     for e in self._in_file(back_names, d.source))
-                         if b is not None), None)
-            candidates.append((back is None, d, fwd, back))
+            e, back = self._first_usable(
+                self._in_file(back_names, d.source),
+                lambda fn, e: functional.backward_function(kind, fn, str(e.source.rel), e.name))
+            candidates.append(Candidate(
+                (back is None, *self._place(d)), d, d.code + (e.code if e else ""),
+                (fwd, back), d.where + (f" + {e.name}" if e else "")))
         if not candidates:
             return None
-        _, d, fwd, back = min(candidates, key=lambda c: (c[0], _rank(c[1])))
+        chosen = self._use(kind, candidates)
+        d, (fwd, back) = chosen.definition, chosen.value
         fns = functional.LayerFunctions(kind, fwd, back, looked_for)
         if kind == "affine":
             fns.layout = self._cached(d.where, lambda: conventions.choose_layout(
@@ -180,42 +226,43 @@ class Registry:
             fns.keeps = self._cached(d.where, lambda: conventions.keeps_share(
                 lambda r, x: functional.FunctionLayer(functional.LayerFunctions(
                     kind, fwd, back), {}, {"ratio": r}).forward(x, True), 0.2))
-        self.found[kind] = d.where + (f" + {back.name}" if back else "")
         return fns
 
     def _loss_functions(self) -> functional.LossFunctions | None:
         loss_names = forms(LOSS_STEMS, FORWARD_FORMS)
         back_names = forms(LOSS_STEMS, BACKWARD_FORMS)
-        options = []
+        options = []  # (definition, its code and its partner's, the functions)
         for d in self._named(loss_names, False):
             fn = self._function(d, lambda fn, d=d: functional.loss_function(
                 fn, str(d.source.rel), d.name))
             if fn is not None:
-                options.append((d, functional.LossFunctions(loss=fn)))
+                options.append((d, d.code, functional.LossFunctions(loss=fn)))
         for d in self._named(SOFTMAX_NAMES, False):
             soft = self._function(d, lambda fn, d=d: functional.softmax_function(
                 fn, str(d.source.rel), d.name))
-            ce = next((f for f in (self._function(e, lambda fn, e=e: functional.loss_function(
-                fn, str(e.source.rel), e.name, functional.CE_ROLES))
-                for e in self._in_file(CROSS_ENTROPY_NAMES, d.source)) if f is not None), None)
+            e, ce = self._first_usable(
+                self._in_file(CROSS_ENTROPY_NAMES, d.source),
+                lambda fn, e: functional.loss_function(fn, str(e.source.rel), e.name,
+                                                       functional.CE_ROLES))
             if soft is not None and ce is not None:
-                options.append((d, functional.LossFunctions(softmax=soft, cross_entropy=ce)))
+                options.append((d, d.code + e.code,
+                                functional.LossFunctions(softmax=soft, cross_entropy=ce)))
         candidates = []
-        for d, fns in options:
-            fns.backward = next((b for b in (self._function(e, lambda fn, e=e: functional
-                                                            .loss_backward_function(
-                                                                fn, str(e.source.rel), e.name))
-                                             for e in self._in_file(back_names, d.source))
-                                 if b is not None), None)
+        for d, code, fns in options:
+            e, fns.backward = self._first_usable(
+                self._in_file(back_names, d.source),
+                lambda fn, e: functional.loss_backward_function(fn, str(e.source.rel), e.name))
             fns.backward_names = ", ".join(back_names[:3])
-            candidates.append((fns.backward is None and fns.loss is None, _rank(d), d, fns))
+            names = fns.name + (f" + {e.name}" if e else "")
+            candidates.append(Candidate(
+                (fns.backward is None and fns.loss is None, *self._place(d)), d,
+                code + (e.code if e else ""), fns, f"{d.source.rel}: {names}"))
         if not candidates:
             return None
-        *_, d, fns = min(candidates, key=lambda c: c[:2])
+        chosen = self._use(LOSS, candidates)
+        d, fns = chosen.definition, chosen.value
         fns.labels = self._cached(f"{d.source.rel}:{LOSS}", lambda: conventions.choose_labels(
             lambda lab, a, t: functional.evaluate_loss(fns, lab, a, t)[0]))
-        names = fns.name + (f" + {fns.backward.name}" if fns.backward else "")
-        self.found[LOSS] = f"{d.source.rel}: {names}"
         return fns
 
     # --- optimizers ------------------------------------------------------------------
@@ -224,24 +271,17 @@ class Registry:
         if self.adapter is not None and kind in getattr(self.adapter, "OPTIMIZERS", {}):
             self.found[kind] = f"{ADAPTER}.py: OPTIMIZERS[{kind!r}]"
             return self.adapter.OPTIMIZERS[kind](hyper)
-        problem = None
-        for d in self._named(OPTIMIZER_CLASSES.get(kind, ()), True):
-            klass = self._object(d)
-            if not isinstance(klass, type):
-                continue
-            try:
-                optimizer = build_class_optimizer(klass, kind, hyper)
-            except NotAttempted as e:
-                problem = problem or {**e.reason, "file": str(d.source.rel)}
-                continue
-            self.found[kind] = d.where
+        optimizer, problem = self._first_class(
+            kind, OPTIMIZER_CLASSES.get(kind, ()),
+            lambda klass, d: build_class_optimizer(klass, kind, hyper))
+        if optimizer is not None:
             return optimizer
-        for d in self._named(forms(OPTIMIZER_STEMS.get(kind, ()), OPTIMIZER_FORMS), False):
-            fn = self._function(d, lambda fn, d=d: functional.optimizer_function(
-                fn, str(d.source.rel), d.name, kind))
-            if fn is not None:
-                self.found[kind] = d.where
-                return functional.FunctionOptimizer(fn, kind, hyper)
+        candidates = [Candidate(self._place(d), d, d.code, fn, d.where)
+                      for d in self._named(self._function_names(kind), False)
+                      if (fn := self._function(d, lambda fn, d=d: functional.optimizer_function(
+                          fn, str(d.source.rel), d.name, kind))) is not None]
+        if candidates:
+            return functional.FunctionOptimizer(self._use(kind, candidates).value, kind, hyper)
         raise NotAttempted(problem or self._not_found(kind))
 
     # --- shared ----------------------------------------------------------------------
@@ -251,6 +291,55 @@ class Registry:
         fn = self._object(d)
         return wrap(fn) if callable(fn) else None
 
+    def _first_usable(self, defs: list[Definition], wrap: Callable[[Callable, Definition], Any]
+                      ) -> tuple[Definition | None, Any]:
+        """The first of ``defs`` that ``wrap`` accepts once loaded, and what it made of it."""
+        for d in defs:
+            value = self._function(d, lambda fn, d=d: wrap(fn, d))
+            if value is not None:
+                return d, value
+        return None, None
+
+    def _use(self, kind: str, candidates: list[Candidate]) -> Candidate:
+        """The preferred candidate, recorded with the others in :attr:`found`.
+
+        ``candidates`` come in order of name and path; the sort keeps it among equal keys.
+        Raises NotAttempted (``ambiguous``) when one in another file with the same key has
+        other code: which one the student means cannot be told.
+        """
+        candidates = sorted(candidates, key=lambda c: c.key)
+        best = candidates[0]
+        rivals = [c for c in candidates[1:] if c.key == best.key and c.code != best.code
+                  and c.definition.source.rel != best.definition.source.rel]
+        if rivals:
+            raise NotAttempted({"why": "ambiguous", "kind": kind,
+                                "candidates": [c.where for c in (best, *rivals)],
+                                "classes": self._looked_for(kind)})
+        if best.definition.is_class:
+            self._chosen[kind] = best.definition
+        others = [d.where for d in self._all_candidates(kind) if d != best.definition]
+        more = ", …" if len(others) > MAX_OTHERS else ""
+        self.found[kind] = best.where + (f" ({', '.join(others[:MAX_OTHERS])}{more})"
+                                         if others else "")
+        return best
+
+    def _function_names(self, kind: str) -> tuple[str, ...]:
+        """The normalised names of the functions that may implement ``kind`` (forwards)."""
+        if kind == LOSS:
+            return forms(LOSS_STEMS, FORWARD_FORMS) + SOFTMAX_NAMES
+        if kind in OPTIMIZER_CLASSES:
+            return forms(OPTIMIZER_STEMS.get(kind, ()), OPTIMIZER_FORMS)
+        return layer_functions(kind)[0] if kind in functional.FORWARD_ROLES else ()
+
+    def _all_candidates(self, kind: str) -> list[Definition]:
+        """Every class and function named like an implementation of ``kind``, in order."""
+        classes = LAYER_CLASSES.get(kind) or OPTIMIZER_CLASSES.get(kind, ())
+        return [*self._named(classes, True), *self._named(self._function_names(kind), False)]
+
+    def _looked_for(self, kind: str) -> list[str]:
+        classes = LAYER_CLASSES.get(kind) or OPTIMIZER_CLASSES.get(kind, ())
+        return [BOOK_CLASSES.get(kind, kind), *classes[1:3]]
+
     def _cached(self, key: str, probe: Callable[[], Any]) -> Any:
         if key not in self._layouts:
             self._layouts[key] = probe()
@@ -258,9 +347,7 @@ class Registry:
 
     def _not_found(self, kind: str) -> dict[str, Any]:
         """What was looked for, for the report's message."""
-        classes = LAYER_CLASSES.get(kind) or OPTIMIZER_CLASSES.get(kind, ())
-        return {"why": "not_found", "kind": kind,
-                "classes": [BOOK_CLASSES.get(kind, kind), *classes[1:3]],
+        return {"why": "not_found", "kind": kind, "classes": self._looked_for(kind),
                 "searched": len(self.sources),
                 "skipped": [s.rel for s in self.skipped][:5]}
 
