@@ -32,7 +32,8 @@ FOUND = {
     "discovery_dlfs_package": {
         "task3.affine.forward": "affine ← common/layers.py: Affine",
         "task3.softmax_cross_entropy.backward": "softmax_cross_entropy ← common/layers.py: "
-                                                "SoftmaxWithLoss",
+                                                "SoftmaxWithLoss (common/functions.py: "
+                                                "softmax_loss, common/functions.py: softmax)",
         "task3.sgd.update": "sgd ← common/optimizer.py: SGD"},
 }
 

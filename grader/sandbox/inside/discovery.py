@@ -28,19 +28,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import conventions, functional
+from . import conventions, functional, regularizers
 from .imports import used_sources
 from .loader import load_definitions
 from .names import (
     BACKWARD_FORMS,
     BOOK_CLASSES,
     CROSS_ENTROPY_NAMES,
+    DECAY,
+    DECAY_FUNCTIONS,
     FORWARD_FORMS,
     LAYER_CLASSES,
     LOSS_STEMS,
     OPTIMIZER_CLASSES,
     OPTIMIZER_FORMS,
     OPTIMIZER_STEMS,
+    PENALTY_FUNCTIONS,
+    REGULARIZER_CLASSES,
     SOFTMAX_NAMES,
     forms,
     layer_functions,
@@ -59,6 +63,12 @@ LOSS = "softmax_cross_entropy"
 MAX_OTHERS = 3  # other candidates named after the one used
 
 __all__ = ["NotAttempted", "Registry"]
+
+
+def _classes(kind: str) -> tuple[str, ...]:
+    """The normalised class names of ``kind``, in order of preference."""
+    return (LAYER_CLASSES.get(kind) or OPTIMIZER_CLASSES.get(kind)
+            or REGULARIZER_CLASSES.get(kind, ()))
 
 
 @dataclass(frozen=True)
@@ -161,9 +171,12 @@ class Registry:
             if not isinstance(klass, type):
                 continue
             try:
-                built.append(Candidate(self._place(d), d, d.code, build(klass, d), d.where))
+                value = build(klass, d)
             except NotAttempted as e:
                 problem = problem or {**e.reason, "file": str(d.source.rel)}
+                continue
+            if value is not None:  # None: not an implementation of the kind after all
+                built.append(Candidate(self._place(d), d, d.code, value, d.where))
         if not built:
             return None, problem
         return self._use(kind, built).value, None
@@ -284,6 +297,38 @@ class Registry:
             return functional.FunctionOptimizer(self._use(kind, candidates).value, kind, hyper)
         raise NotAttempted(problem or self._not_found(kind))
 
+    # --- weight decay ----------------------------------------------------------------
+
+    def regularizer(self, kind: str, hyper: dict) -> regularizers.Decay:
+        """The student's weight decay (``hyper``: ``lam`` λ, ``lr`` η for an SGD form)."""
+        if self.adapter is not None and kind in getattr(self.adapter, "REGULARIZERS", {}):
+            self.found[kind] = f"{ADAPTER}.py: REGULARIZERS[{kind!r}]"
+            return regularizers.from_object(self.adapter.REGULARIZERS[kind](hyper), hyper)
+        sgd = OPTIMIZER_CLASSES["sgd"]
+        decay, problem = self._first_class(
+            kind, REGULARIZER_CLASSES[kind] + sgd,
+            lambda klass, d: regularizers.build_sgd(klass, hyper) if norm(d.name) in sgd
+            else regularizers.build_class(klass, hyper))
+        if decay is not None:
+            return decay
+        extra = {"lam": hyper["lam"], "lr": hyper["lr"]}
+        candidates = []
+        for d in self._named(DECAY_FUNCTIONS, False):
+            grad = self._function(d, lambda fn: regularizers.first_callable(
+                [fn], regularizers.gradient_callable, extra, True))
+            if grad is None:
+                continue
+            e, penalty = self._first_usable(
+                self._in_file(PENALTY_FUNCTIONS, d.source),
+                lambda fn, e: regularizers.first_callable(
+                    [fn], regularizers.penalty_callable, extra, True))
+            candidates.append(Candidate(self._place(d), d, d.code + (e.code if e else ""),
+                                        regularizers.Decay(grad, penalty),
+                                        d.where + (f" + {e.name}" if e else "")))
+        if candidates:
+            return self._use(kind, candidates).value
+        raise NotAttempted(problem or self._not_found(kind))
+
     # --- shared ----------------------------------------------------------------------
 
     def _function(self, d: Definition, wrap: Callable[[Callable], Any]):
@@ -327,18 +372,19 @@ class Registry:
         """The normalised names of the functions that may implement ``kind`` (forwards)."""
         if kind == LOSS:
             return forms(LOSS_STEMS, FORWARD_FORMS) + SOFTMAX_NAMES
+        if kind == DECAY:
+            return DECAY_FUNCTIONS
         if kind in OPTIMIZER_CLASSES:
             return forms(OPTIMIZER_STEMS.get(kind, ()), OPTIMIZER_FORMS)
         return layer_functions(kind)[0] if kind in functional.FORWARD_ROLES else ()
 
     def _all_candidates(self, kind: str) -> list[Definition]:
         """Every class and function named like an implementation of ``kind``, in order."""
-        classes = LAYER_CLASSES.get(kind) or OPTIMIZER_CLASSES.get(kind, ())
-        return [*self._named(classes, True), *self._named(self._function_names(kind), False)]
+        return [*self._named(_classes(kind), True),
+                *self._named(self._function_names(kind), False)]
 
     def _looked_for(self, kind: str) -> list[str]:
-        classes = LAYER_CLASSES.get(kind) or OPTIMIZER_CLASSES.get(kind, ())
-        return [BOOK_CLASSES.get(kind, kind), *classes[1:3]]
+        return [BOOK_CLASSES.get(kind, kind), *_classes(kind)[1:3]]
 
     def _cached(self, key: str, probe: Callable[[], Any]) -> Any:
         if key not in self._layouts:
@@ -353,10 +399,11 @@ class Registry:
 
     def import_all(self) -> None:
         """Load every source that defines a class or function the checks could use."""
-        wanted = {n for names in (*LAYER_CLASSES.values(), *OPTIMIZER_CLASSES.values())
-                  for n in names}
+        wanted = {n for names in (*LAYER_CLASSES.values(), *OPTIMIZER_CLASSES.values(),
+                                  *REGULARIZER_CLASSES.values()) for n in names}
         for kind in functional.FORWARD_ROLES:
             wanted.update(*layer_functions(kind))
         wanted.update(SOFTMAX_NAMES, CROSS_ENTROPY_NAMES, forms(LOSS_STEMS, FORWARD_FORMS))
+        wanted.update(DECAY_FUNCTIONS, PENALTY_FUNCTIONS)
         for source in {d.source: None for n in sorted(wanted) for d in self.defs.get(n, ())}:
             load_definitions(self.folder, source)
