@@ -124,3 +124,11 @@ def test_the_dlfs_package_fixture_is_the_books_layout(tmp_path: Path) -> None:
     found = probe(tmp_path, "affine", "sgd")
     assert found["affine"]["found"] == "common/layers.py: Affine"
     assert found["sgd"]["found"] == "common/optimizer.py: SGD"
+
+
+def test_the_training_programs_own_code_beats_another_task_programs(tmp_path: Path) -> None:
+    """task4.py keeps an older copy of the layer: task 3, where layers learn, is graded."""
+    sub = write(tmp_path, {"task3.py": RIGHT, "task4.py": WRONG, "task1.py": WRONG})
+    out = probe(sub, "affine")["affine"]
+    assert out["found"] == "task3.py: Affine (task1.py: Affine, task4.py: Affine)"
+    _affine_is_right(out)

@@ -9,14 +9,16 @@ imported; a file is loaded for its definitions only (:mod:`.loader`) when it hol
 candidate.
 
 Among several candidates a class beats a function, a forward with its backward beats one
-without, then a file the task programs import (:mod:`.imports`, followed file to file)
-beats one they do not, a shallower file a deeper one, the name of the book a synonym,
-and last the path in sorting order. Candidates still equal after the file and depth
-rules whose code differs are not guessed between: the kind is "not attempted" with the
-reason ``ambiguous`` (their places, for the report's message, which says how an adapter
-chooses). Copies of one definition are not a conflict. What was used, and from where,
-is recorded in :attr:`Registry.found` for the report, with the other candidates in
-brackets ("common/layers.py: Affine (layers.py: Affine)").
+without, then a file the training program (``task3.py``) runs beats one only another
+task program runs, which beats one no task program runs (:mod:`.imports`: the programs
+and what they import, followed file to file), a shallower file a deeper one, the name
+of the book a synonym, and last the path in sorting order. Candidates in different
+files still equal after these file and depth rules whose code differs are not guessed
+between: the kind is "not attempted" with the reason ``ambiguous`` (their places, for
+the report's message, which says how an adapter chooses). Copies of one definition are
+not a conflict. What was used, and from where, is recorded in :attr:`Registry.found`
+for the report, with the other candidates in brackets ("common/layers.py: Affine
+(layers.py: Affine)").
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import conventions, functional, regularizers
-from .imports import used_sources
+from .imports import TRAINING_PROGRAM, used_sources
 from .loader import load_definitions
 from .names import (
     BACKWARD_FORMS,
@@ -112,15 +114,18 @@ class Registry:
                                    ast.dump(node))
                     self.defs.setdefault(norm(node.name), []).append(d)
         self.used = used_sources(self.sources)
+        self.trained = used_sources(self.sources, TRAINING_PROGRAM)
         for found in self.defs.values():
             found.sort(key=self._rank)
         self.found: dict[str, str] = {}
         self._layouts: dict[str, Any] = {}
         self._chosen: dict[str, Definition] = {}
 
-    def _place(self, d: Definition) -> tuple[bool, int]:
-        """Where ``d`` is, as preferred: imported by the task programs, then shallow."""
-        return (d.source.rel not in self.used, len(d.source.rel.parts))
+    def _place(self, d: Definition) -> tuple[bool, bool, int]:
+        """Where ``d`` is, as preferred: used by the training program (task 3), by any
+        task program, then shallow."""
+        rel = d.source.rel
+        return (rel not in self.trained, rel not in self.used, len(rel.parts))
 
     def _rank(self, d: Definition) -> tuple:
         return (*self._place(d), str(d.source.rel))

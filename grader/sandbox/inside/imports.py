@@ -2,8 +2,9 @@
 
 When several files define an implementation of one kind (an ``Affine`` in
 ``common/layers.py`` and another in an old ``layers.py``), the one the student's own
-programs run is the one to grade. The roots are the task programs at the top of the
-submission (``task1.py`` … and the scripts written for ``task1.ipynb`` …); every
+programs run is the one to grade, and first the one the training program (``task3.py``,
+where layers learn) runs. The roots are the task programs at the top of the submission
+(``task1.py`` … and the scripts written for ``task1.ipynb`` …); every
 ``import a.b`` / ``from a.b import c`` / ``from .b import c`` in a used source marks the
 file it names as used, resolved as Python would for the student: from the submission's
 folder, from the importing file's folder and each folder above it (the book's chapter
@@ -20,17 +21,20 @@ from pathlib import PurePosixPath
 from .sources import Source
 
 TASK_PROGRAM = re.compile(r"task\d\w*", re.IGNORECASE)
+TRAINING_PROGRAM = re.compile(r"task3\w*", re.IGNORECASE)
 
 
-def is_task_program(source: Source) -> bool:
+def is_task_program(source: Source, pattern: re.Pattern = TASK_PROGRAM) -> bool:
     """A top-level ``taskN….py`` (or notebook): what the student runs for the tasks."""
-    return len(source.rel.parts) == 1 and TASK_PROGRAM.fullmatch(source.rel.stem) is not None
+    return len(source.rel.parts) == 1 and pattern.fullmatch(source.rel.stem) is not None
 
 
-def used_sources(sources: list[Source]) -> set[PurePosixPath]:
-    """Relative paths of the task programs and of every source they import, transitively."""
+def used_sources(sources: list[Source], roots: re.Pattern = TASK_PROGRAM
+                 ) -> set[PurePosixPath]:
+    """Relative paths of the task programs (those ``roots`` names) and of every source
+    they import, transitively."""
     by_rel = {s.rel: s for s in sources}
-    used = {s.rel for s in sources if is_task_program(s)}
+    used = {s.rel for s in sources if is_task_program(s, roots)}
     pending = list(used)
     while pending:
         source = by_rel[pending.pop()]
