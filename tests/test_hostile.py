@@ -725,13 +725,15 @@ def test_a_task3_that_saves_a_code_pickle_is_unverified_and_runs_nothing(
 import threading  # noqa: E402
 
 from grader.sandbox.inside.sources import read_regular, read_sources  # noqa: E402
-from tests.validity.layouts import dlfs_package  # noqa: E402
 
 FIFO_TASK1 = "import os\nos.mkfifo('zz_helper.py')\nos.mkfifo('common/zz_helper.py')\n"
 
 
 def _fifo_submission(folder: Path) -> Path:
     """DLfS layers in common/; task1.py leaves FIFOs named zz_helper.py when it runs."""
+    # imported here, not in the section's imports above, which another branch moves
+    from tests.validity.layouts import dlfs_package
+
     sub = folder / "sub"
     dlfs_package(sub)
     (sub / "task1.py").write_text(FIFO_TASK1 + "print(0)\n")
