@@ -115,8 +115,6 @@ class Registry:
                     self.defs.setdefault(norm(node.name), []).append(d)
         self.used = used_sources(self.sources)
         self.trained = used_sources(self.sources, TRAINING_PROGRAM)
-        for found in self.defs.values():
-            found.sort(key=self._rank)
         self.found: dict[str, str] = {}
         self._layouts: dict[str, Any] = {}
         self._chosen: dict[str, Definition] = {}
@@ -126,9 +124,6 @@ class Registry:
         task program, then shallow."""
         rel = d.source.rel
         return (rel not in self.trained, rel not in self.used, len(rel.parts))
-
-    def _rank(self, d: Definition) -> tuple:
-        return (*self._place(d), str(d.source.rel))
 
     # --- lookup ----------------------------------------------------------------------
 
