@@ -115,3 +115,34 @@ def test_no_weight_decay_is_not_attempted(tmp_path, monkeypatch) -> None:
                   "        self.lr = lr\n    def update(self, params, grads):\n        pass\n")
     assert (got.outcome, got.message.key) == ("not_attempted", "api.discovery.not_found")
     assert "WeightDecay" in i18n.render(got.message, "en")
+
+
+def test_per_tensor_functions_pair_with_the_penalty_beside_them(tmp_path, monkeypatch) -> None:
+    got = verdict(tmp_path, monkeypatch, """
+        import numpy as np
+        def l2_grad(W, lam):
+            return lam * W
+        def l2_penalty(params, lam):
+            return 0.5 * lam * sum(np.sum(v ** 2) for k, v in params.items() if k[0] == "W")
+        """)
+    assert (got.outcome, got.message.key) == ("passed", "weight_decay.ok")
+    assert got.details["penalty_checked"] is True
+    assert got.details["factors"] == {"W1": 1.0, "b1": 0.0, "W2": 1.0, "b2": 0.0}
+
+
+def test_the_penalty_must_match_a_decay_on_the_biases_too(tmp_path, monkeypatch) -> None:
+    """Biases decayed in the gradient but left out of the penalty: a derivative mismatch."""
+    got = verdict(tmp_path, monkeypatch, """
+        import numpy as np
+        class WeightDecay:
+            def __init__(self, weight_decay):
+                self.wd = weight_decay
+            def apply(self, params, grads):
+                for k in params:
+                    grads[k] += self.wd * params[k]
+            def penalty(self, params):
+                return 0.5 * self.wd * sum(np.sum(v ** 2) for k, v in params.items()
+                                           if k.startswith("W"))
+        """)
+    assert (got.outcome, got.message.key) == ("failed", "weight_decay.penalty_mismatch")
+    assert (got.message.params["on_b"], got.message.params["grad_b"]) == ("0", "1")

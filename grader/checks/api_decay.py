@@ -52,6 +52,11 @@ def fit(term: np.ndarray, p: np.ndarray, scale: float) -> tuple[float, float]:
     return c, float(np.linalg.norm(term - c * p)) / max(float(np.linalg.norm(term)), scale)
 
 
+def _shown(value: float) -> str:
+    """A factor as messages show it: rounding noise gone (no "-0", no "1e-16")."""
+    return f"{round(value, 6) + 0.0:.4g}"
+
+
 def _near(value: float, target: float, rtol: float) -> bool:
     return abs(value - target) <= rtol * max(1.0, abs(target))
 
@@ -123,7 +128,7 @@ def _factors(params: dict[str, np.ndarray], grads: dict[str, np.ndarray], got: A
             return factors, failed("weight_decay.not_applied", details, name=name, lam=lam)
         key = next((k for target, k in WRONG_FACTORS.items() if _near(f, target, rtol)),
                    "weight_decay.wrong_factor")
-        return factors, failed(key, details, name=name, factor=f"{f:.4g}")
+        return factors, failed(key, details, name=name, factor=_shown(f))
     return factors, None
 
 
@@ -135,7 +140,7 @@ def _biases(factors: dict[str, float], rtol: float, details: dict[str, Any]
     for name, f in biases.items():
         if not (_near(f, 0.0, rtol) or _near(f, 1.0, rtol)):
             return False, failed("weight_decay.bias_factor", details, name=name,
-                                 factor=f"{f:.4g}")
+                                 factor=_shown(f))
     if decayed and len(decayed) < len(biases):
         return False, failed("weight_decay.bias_mixed", details, decayed=", ".join(decayed))
     return bool(decayed), None
@@ -157,5 +162,5 @@ def _penalty(params: dict[str, np.ndarray], first: Any, second: Any, on_biases: 
     details["penalty_factors"] = {"W": round(on_w, 6), "b": round(on_b, 6)}
     if _near(on_w, 1.0, rtol) and _near(on_b, float(on_biases), rtol):
         return None
-    return failed("weight_decay.penalty_mismatch", details, on_w=f"{on_w:.4g}",
-                  on_b=f"{on_b:.4g}", grad_b="1" if on_biases else "0")
+    return failed("weight_decay.penalty_mismatch", details, on_w=_shown(on_w),
+                  on_b=_shown(on_b), grad_b="1" if on_biases else "0")
