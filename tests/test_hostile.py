@@ -903,9 +903,11 @@ FIFO_TASK1 = "import os\nos.mkfifo('zz_helper.py')\nos.mkfifo('common/zz_helper.
 
 def _fifo_submission(folder: Path) -> Path:
     """DLfS layers in common/; task1.py leaves FIFOs named zz_helper.py when it runs."""
+    # imported here, not in the section's imports above, which another branch moves
+    from tests.validity.layouts import dlfs_package
+
     sub = folder / "sub"
-    shutil.copytree(ROOT / "tests" / "validity" / "honest" / "discovery_dlfs_package" / "common",
-                    sub / "common")
+    dlfs_package(sub)
     (sub / "task1.py").write_text(FIFO_TASK1 + "print(0)\n")
     return sub
 

@@ -2,6 +2,7 @@
 
 from grader.checks import (
     api_behaviour,
+    api_decay,
     api_layers,
     api_optimizers,
     banned,
@@ -19,6 +20,7 @@ __all__ = [
     "Context",
     "Verdict",
     "api_behaviour",
+    "api_decay",
     "api_layers",
     "api_optimizers",
     "banned",

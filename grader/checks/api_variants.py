@@ -9,7 +9,9 @@ follows, from inputs where the forms differ clearly:
 - BatchNorm's running variance from σ_B² (eq. 29) or from the unbiased B/(B−1)·σ_B²;
 - inverted dropout (× 1/(1−ρ) in training, identity at test time) — in api_behaviour;
 - Adam with m̂, v̂ (eq. 53–55) or with the bias correction folded into the step size,
-  α_t = α √(1−β₂ᵗ) / (1−β₁ᵗ), as DLfS writes it (the two differ only in where ε acts).
+  α_t = α √(1−β₂ᵗ) / (1−β₁ᵗ), as DLfS writes it (the two differ only in where ε acts);
+- weight decay on the biases too (torch.optim.SGD's ``weight_decay``), not on the
+  weights only — in api_decay.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ EPS_OUTSIDE_SQRT = "eps_outside_sqrt"
 UNBIASED_RUNNING_VAR = "unbiased_running_var"
 INVERTED_DROPOUT = "inverted_dropout"
 ADAM_CORRECTED_LR = "adam_corrected_lr"
+WEIGHT_DECAY_ON_BIASES = "weight_decay_on_biases"
 AGREE = 0.05  # two estimates of one ε agree when within 5 % of each other
 
 

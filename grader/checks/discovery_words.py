@@ -1,7 +1,8 @@
 """The not-attempted message of an API check, from the worker's structured reason.
 
 The worker (:mod:`grader.sandbox.inside.discovery`) says why it has nothing to call —
-nothing found, found but its parameters not understood, a forward without a backward —
+nothing found, found but its parameters not understood, a forward without a backward,
+several equally likely candidates with different code —
 as a dict of names, never a sentence, so the message is written here in the report's
 language. Every value in it comes from the student's files: only short strings pass.
 """
@@ -12,7 +13,8 @@ from typing import Any
 
 from grader.results import Message
 
-WHYS = ("not_found", "unrecognised", "forward_only", "no_forward", "no_update", "no_param")
+WHYS = ("not_found", "unrecognised", "forward_only", "no_forward", "no_update", "no_param",
+        "ambiguous")
 MAX_CHARS = 120
 
 
@@ -29,6 +31,7 @@ def not_attempted(kind: str, reason: Any) -> Message:
     if why not in WHYS:
         return Message("api.not_attempted", {"kind": kind, "reason": "-"})
     params = {"kind": kind}
-    for name in ("name", "file", "params", "param", "looked_for", "classes", "searched"):
+    for name in ("name", "file", "params", "param", "looked_for", "classes", "searched",
+                 "candidates"):
         params[name] = _text(reason.get(name))
     return Message(f"api.discovery.{why}", params)

@@ -25,7 +25,15 @@ from typing import Any
 import pytest
 
 from grader.api_client import Answers
-from grader.checks import REGISTRY, Context, Verdict, api_behaviour, api_common, api_optimizers
+from grader.checks import (
+    REGISTRY,
+    Context,
+    Verdict,
+    api_behaviour,
+    api_common,
+    api_decay,
+    api_optimizers,
+)
 from grader.grade import known_checks
 from grader.plan import Plan, load
 from grader.sandbox import RunResult, Sandbox
@@ -34,7 +42,7 @@ from grader.sandbox.tools import install_tools
 from tests.conftest import ROOT
 
 # Every module that calls exchange itself.
-CHECK_MODULES = (api_common, api_behaviour, api_optimizers)
+CHECK_MODULES = (api_common, api_behaviour, api_optimizers, api_decay)
 ANSWER_TIMEOUT_S = 120
 
 

@@ -2,8 +2,10 @@
 
 ``discovery_functional``: plain numpy functions in the task scripts, as docs/submission
 describes; ``discovery_dlfs_package``: the unmodified ``common/`` package of "Deep
-Learning from Scratch" with small task programs. Graded with the public plan; every
-task 3 layer check must have found and graded the student's own code.
+Learning from Scratch" with small task programs (its ``common/`` is built at test time
+from tests/validity/honest/dlfs: :func:`tests.validity.layouts.dlfs_package`). Graded
+with the public plan; every task 3 layer check must have found and graded the student's
+own code.
 """
 
 from __future__ import annotations
@@ -13,26 +15,32 @@ from pathlib import Path
 import pytest
 
 from grader.grade import grade
+from tests.validity.layouts import honest_submission
 
 pytestmark = pytest.mark.slow
-HONEST = Path(__file__).resolve().parent / "honest"
 FOUND = {
     "discovery_functional": {
-        "task3.affine.forward": "affine ← task3.py: affine + affine_backward",
+        # every task script defines its own forward functions: the graded one has its
+        # backward beside it, the others are listed in brackets
+        "task3.affine.forward": "affine ← task3.py: affine + affine_backward (task1.py: affine, "
+                                "task2.py: affine, task4.py: affine)",
         "task3.softmax_cross_entropy.backward": "softmax_cross_entropy ← task3.py: softmax + "
-                                                "cross_entropy + softmax_cross_entropy_backward",
+                                                "cross_entropy + softmax_cross_entropy_backward "
+                                                "(task1.py: softmax, task2.py: softmax, "
+                                                "task4.py: softmax)",
         "task3.sgd.update": "sgd ← task3.py: sgd"},
     "discovery_dlfs_package": {
         "task3.affine.forward": "affine ← common/layers.py: Affine",
         "task3.softmax_cross_entropy.backward": "softmax_cross_entropy ← common/layers.py: "
-                                                "SoftmaxWithLoss",
+                                                "SoftmaxWithLoss (common/functions.py: "
+                                                "softmax_loss, common/functions.py: softmax)",
         "task3.sgd.update": "sgd ← common/optimizer.py: SGD"},
 }
 
 
 @pytest.mark.parametrize("name", sorted(FOUND))
 def test_honest_submission_gets_full_required_marks(name: str, tmp_path: Path) -> None:
-    doc = grade(HONEST / name, tmp_path / "out")
+    doc = grade(honest_submission(name, tmp_path), tmp_path / "out")
     required = next(p for p in doc["extra_data"]["parts"] if p["id"] == "required")
     assert required["score"] == required["max_score"] > 0
     assert required["excluded"] == []  # graded, not left out as uncallable

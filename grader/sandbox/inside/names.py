@@ -18,7 +18,8 @@ BOOK_CLASSES = {"affine": "Affine", "sigmoid": "Sigmoid", "relu": "Relu",
                 "batchnorm": "BatchNormalization", "conv2d": "Convolution",
                 "maxpool2d": "Pooling", "sgd": "SGD", "momentum": "Momentum",
                 "adagrad": "AdaGrad", "rmsprop": "RMSprop", "adadelta": "AdaDelta",
-                "adam": "Adam"}
+                "adam": "Adam",
+                "weight_decay": "WeightDecay"}  # the book has none: the name suggested
 LAYER_CLASSES = {
     "affine": ("affine", "affinelayer", "linear", "linearlayer", "dense", "denselayer",
                "fullyconnected", "fullyconnectedlayer", "fc", "fclayer"),
@@ -202,3 +203,29 @@ OPTIMIZER_ARGUMENTS = {
     "adam": {"alpha": {"alpha"} | _LR, "beta1": {"beta1", "b1", "betaone"},
              "beta2": {"beta2", "b2", "betatwo"}, "eps": _EPS},
 }
+
+# Weight decay (the kind "weight_decay", :mod:`.regularizers`): a class or functions of its
+# own, or an SGD that takes a weight-decay argument as torch.optim.SGD does.
+DECAY = "weight_decay"
+REGULARIZER_CLASSES = {
+    DECAY: ("weightdecay", "l2regularizer", "l2regularization", "l2regulariser",
+            "l2regularisation", "l2penalty", "l2", "l2decay", "weightdecayregularizer",
+            "l2weightdecay", "ridge"),
+}
+_DECAY_STEMS = ("weightdecay", "l2regularization", "l2regularisation", "l2regularizer",
+                "l2reg", "l2decay", "l2weightdecay", "l2")
+# "l2" alone is too common a name (a norm) to be taken for the decay itself.
+DECAY_FUNCTIONS = tuple(n for n in forms(_DECAY_STEMS, ("{}", "apply{}", "add{}", "{}grad",
+                                                        "{}gradient", "{}backward", "d{}"))
+                        if n != "l2")
+PENALTY_FUNCTIONS = forms(_DECAY_STEMS, ("{}loss", "{}penalty", "{}cost", "{}term"))
+DECAY_METHODS = ("apply", "__call__", "update", "backward", "gradient", "grad", "regularize",
+                 "addgradient", "add_gradient", "step")
+PENALTY_METHODS = ("penalty", "loss", "cost", "forward", "value", "__call__")
+# λ under the names code bases give it (constructors and functions).
+LAMBDA = {"lam", "lambda", "lmbda", "lambd", "lamda", "weightdecay", "weightdecaylambda", "wd",
+          "l2", "l2lambda", "l2reg", "reg", "regularization", "strength", "coef",
+          "coefficient", "decay", "penalty", "alpha", "l2coef", "regstrength", "reglambda"}
+# An optimizer's weight-decay argument (torch.optim.SGD(..., weight_decay=λ)).
+OPTIMIZER_DECAY = {"weightdecay", "wd", "weightdecaylambda", "l2", "l2reg", "l2lambda",
+                   "lam", "lambda", "lmbda", "lambd", "decayweight"}

@@ -22,6 +22,9 @@ Requests (arrays travel as ``{"__array__": [dtype, shape, base64 bytes]}``):
                                                                     → {"values": [...]}
     {"op": "optimizer", "kind": K, "hyper": {...}, "params": {...}} → {}
     {"op": "step", "grads": {...}}                        → {"params", "handed", "same"}
+    {"op": "regularizer", "kind": "weight_decay", "hyper": {"lam", "lr"}} → {"found": ...}
+    {"op": "decay", "params": {...}, "grads": {...}}            → {"grads": {...}}
+    {"op": "penalty", "params": {...}}                          → {"penalty": float | null}
     {"op": "modules"}                                               → {"modules": [...]}
     {"op": "reset", "check": n}                                     → {"check": n}
 ``reset`` starts check number n on fresh objects (one worker serves every API check of a
@@ -61,6 +64,7 @@ class Worker:
         self._registry: Registry | None = None
         self.layer = None
         self.optimizer = None
+        self.regularizer = None
         self.opt_params: dict = {}
         self.handed: dict = {}
 
@@ -74,6 +78,7 @@ class Worker:
         op = req["op"]
         if op == "reset":
             self.layer, self.optimizer, self.opt_params, self.handed = None, None, {}, {}
+            self.regularizer = None
             return {"check": req.get("check")}
         if op == "layer":
             self.layer = self.registry.layer(req["kind"], req["params"], req.get("config", {}))
@@ -105,6 +110,14 @@ class Worker:
             self.optimizer.update(self.opt_params, req["grads"])
             return {"params": dict(self.opt_params), "handed": self.handed,
                     "same": {k: self.opt_params.get(k) is v for k, v in self.handed.items()}}
+        if op == "regularizer":
+            self.regularizer = self.registry.regularizer(req["kind"], req.get("hyper", {}))
+            return {"found": self.registry.found.get(req["kind"])}
+        if op == "decay":
+            return {"grads": {k: np.asarray(v) for k, v in
+                              self.regularizer.gradients(req["params"], req["grads"]).items()}}
+        if op == "penalty":
+            return {"penalty": self.regularizer.penalty(req["params"])}
         if op == "modules":
             self.registry.import_all()
             return {"modules": sorted(m.split(".")[0] for m in sys.modules)}
