@@ -14,7 +14,7 @@ from dataclasses import dataclass
 BANNED = ("torch", "tensorflow", "keras", "sklearn", "jax", "chainer", "mxnet", "theano",
           "flax", "paddle", "cupy", "lightning", "pytorch_lightning", "tf_keras")
 # What a numpy task may import besides the standard library (dependencies come along).
-PACKAGES = ("numpy", "matplotlib", "pillow")
+PACKAGES = ("numpy", "matplotlib", "pillow", "python-mnist")
 # What a framework task (B1–B3) adds, unless its plan states ``[sandbox] packages``.
 FRAMEWORK_PACKAGES = ("torch",)
 

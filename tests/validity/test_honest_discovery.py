@@ -1,11 +1,12 @@
 """Honest submissions in other styles get full marks on the required part (issue 14.3).
 
 ``discovery_functional``: plain numpy functions in the task scripts, as docs/submission
-describes; ``discovery_dlfs_package``: the unmodified ``common/`` package of "Deep
-Learning from Scratch" with small task programs (its ``common/`` is built at test time
-from tests/validity/honest/dlfs: :func:`tests.validity.layouts.dlfs_package`). Graded
-with the public plan; every task 3 layer check must have found and graded the student's
-own code.
+describes; ``course_loader``: the same, reading MNIST with python-mnist and ``pylab`` as
+the course text's sample1.py does; ``discovery_dlfs_package``: the unmodified
+``common/`` package of "Deep Learning from Scratch" with small task programs (its
+``common/`` is built at test time from tests/validity/honest/dlfs:
+:func:`tests.validity.layouts.dlfs_package`). Graded with the public plan; every task 3
+layer check must have found and graded the student's own code.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ FOUND = {
                                                 "softmax_loss, common/functions.py: softmax)",
         "task3.sgd.update": "sgd ← common/optimizer.py: SGD"},
 }
+
+FOUND["course_loader"] = FOUND["discovery_functional"]
 
 
 @pytest.mark.parametrize("name", sorted(FOUND))
