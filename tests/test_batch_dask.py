@@ -169,8 +169,12 @@ def test_workers_unlike_the_client_are_refused_up_front(courier: remote.Courier)
     ok = {"version": __version__, "host": "a", "bwrap": [True, "bwrap"], "stale": []}
     reduced = {**ok, "host": "b", "bwrap": [False, "bwrap not installed"]}
     notes = remote.check_workers(FakeCluster({"tcp://a:1": ok, "tcp://b:1": reduced}),
-                                 courier.plan)
+                                 courier.plan, allow_reduced=True)
     assert notes == ["worker tcp://b:1 (b): reduced isolation — bwrap not installed"]
+    with pytest.raises(ClusterError, match=r"tcp://b:1 \(b\) would grade with reduced "
+                                           r"isolation \(bwrap not installed; apt-get install "
+                                           r"bubblewrap there, or pass --allow-reduced"):
+        remote.check_workers(FakeCluster({"tcp://a:1": ok, "tcp://b:1": reduced}), courier.plan)
     old = {**ok, "host": "c", "version": "0.0.1"}
     with pytest.raises(ClusterError, match=r"tcp://c:1 \(c\) runs grader 0.0.1"):
         remote.check_workers(FakeCluster({"tcp://a:1": ok, "tcp://c:1": old}), courier.plan)

@@ -224,13 +224,13 @@ def read_submission(folder: Path) -> Files:
 
 
 def grade_on_cluster(executor: DaskExecutor, tasks: Sequence[GradeTask], the_plan: Plan,
-                     dataset: Dataset, note: Callable[[str], None]
-                     ) -> Iterator[tuple[GradeTask, Any]]:
+                     dataset: Dataset, note: Callable[[str], None],
+                     allow_reduced: bool = False) -> Iterator[tuple[GradeTask, Any]]:
     """Grade ``tasks`` on the cluster; yields ``(task, summary or exception)`` as each
     result is published in OUT. Checks the workers first (:func:`check_workers`)."""
     courier = Courier(the_plan, dataset)
     executor.wait_for_workers()
-    for line in check_workers(executor, courier.plan):
+    for line in check_workers(executor, courier.plan, allow_reduced):
         note(line)
     executor.install(DataOnWorkers(dataset, courier.data_id, courier.data_plugin),
                      courier.data_plugin)
@@ -246,9 +246,11 @@ def grade_on_cluster(executor: DaskExecutor, tasks: Sequence[GradeTask], the_pla
         executor.uninstall(courier.data_plugin)
 
 
-def check_workers(executor: DaskExecutor, plan_files: PlanFiles) -> list[str]:
-    """Refuse a cluster whose workers cannot grade like this client; returns a line for
-    each worker that grades with reduced isolation (no working bubblewrap there)."""
+def check_workers(executor: DaskExecutor, plan_files: PlanFiles,
+                  allow_reduced: bool = False) -> list[str]:
+    """Refuse a cluster whose workers cannot grade like this client, or that would grade
+    with reduced isolation (no working bubblewrap there) unless ``allow_reduced``; returns
+    a line for each worker allowed to grade with reduced isolation."""
     facts = executor.on_workers(functools.partial(worker_facts, plan_files))
     problems, notes = [], []
     for address, f in sorted(facts.items()):
@@ -258,8 +260,12 @@ def check_workers(executor: DaskExecutor, plan_files: PlanFiles) -> list[str]:
         if f["stale"]:
             problems.append(f"{address} ({f['host']}) imported other versions of the check "
                             f"modules {', '.join(f['stale'])} in an earlier batch")
-        if not f["bwrap"][0]:
+        if not f["bwrap"][0] and allow_reduced:
             notes.append(f"worker {address} ({f['host']}): reduced isolation — {f['bwrap'][1]}")
+        elif not f["bwrap"][0]:
+            problems.append(f"{address} ({f['host']}) would grade with reduced isolation "
+                            f"({f['bwrap'][1]}; apt-get install bubblewrap there, or pass "
+                            "--allow-reduced-isolation to accept the risk)")
     if problems:
         raise ClusterError("the Dask workers cannot grade this batch: " + "; ".join(problems)
                            + " — install the same grader everywhere and restart the workers")

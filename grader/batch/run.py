@@ -158,12 +158,12 @@ def run_batch(
 ) -> BatchSummary:
     """Grade every submission of ``submissions_dir`` into ``out`` (see the module docstring).
 
-    Raises SandboxRefused when bubblewrap is off or unavailable, unless
-    ``allow_reduced_isolation``: a class's code would run with reduced isolation.
+    Raises SandboxRefused when bubblewrap is off or unavailable here (with ``scheduler``:
+    on a worker, once the workers are checked), unless ``allow_reduced_isolation``: a
+    class's code would run with reduced isolation.
     """
-    works, why = bwrap_status()
-    if (use_bwrap is False or not works) and not allow_reduced_isolation:
-        raise SandboxRefused("disabled (--no-bwrap)" if use_bwrap is False else why)
+    if not allow_reduced_isolation:
+        _refuse_reduced_isolation(use_bwrap, scheduler)
     summary, start = BatchSummary(), time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     the_plan = plan.load(plan_path, known_checks)
@@ -179,8 +179,8 @@ def run_batch(
                   scheduler=scheduler or "local")
         progress = Progress(len(tasks), stream)
         executor = make_executor(jobs, scheduler, _retry_note(log, progress))
-        _grade_all(_graded(executor, tasks, the_plan, dataset, progress), out, executor,
-                   summary, log, progress)
+        graded = _graded(executor, tasks, the_plan, dataset, progress, allow_reduced_isolation)
+        _grade_all(graded, out, executor, summary, log, progress)
         folders = {t.student_id: Path(t.folder) for t in all_tasks if t.folder}
         pairs = class_similarity(folders, skeleton, quoted, similarity_threshold)
         write_similarity(out / SIMILARITY_FILE, pairs)
@@ -217,15 +217,27 @@ def _grade_all(graded: Iterator[tuple[GradeTask, Any]], out: Path, executor: Exe
         shutil.rmtree(out / PARTIAL, ignore_errors=True)
 
 
+def _refuse_reduced_isolation(use_bwrap: bool | None, scheduler: str | None) -> None:
+    """SandboxRefused where the student code of this batch would run with reduced isolation
+    on this machine; a cluster's workers are checked when they are found."""
+    if use_bwrap is False:
+        raise SandboxRefused("disabled (--no-bwrap)")
+    works, why = bwrap_status()
+    if scheduler is None and not works:
+        raise SandboxRefused(why)
+
+
 def _graded(executor: Executor, tasks: list[GradeTask], the_plan: plan.Plan,
-            dataset: Dataset, progress: Progress) -> Iterator[tuple[GradeTask, Any]]:
+            dataset: Dataset, progress: Progress,
+            allow_reduced: bool) -> Iterator[tuple[GradeTask, Any]]:
     """(task, summary or exception) as each submission is published: a pool worker
     publishes its own; a Dask worker sends its result folder back to be published here."""
     if not isinstance(executor, DaskExecutor):
         return executor.run(grade_one, tasks)
     from grader.batch import remote  # it builds on grade_one: imported here, not at the top
 
-    return remote.grade_on_cluster(executor, tasks, the_plan, dataset, progress.note)
+    return remote.grade_on_cluster(executor, tasks, the_plan, dataset, progress.note,
+                                   allow_reduced)
 
 
 def _retry_note(log: EventLog, progress: Progress) -> Callable[[GradeTask], None]:
