@@ -166,6 +166,8 @@ class Context:
         self._cache: dict[Any, _Once] = {}
         self._lock = threading.Lock()
         self._kept: list[Any] = []
+        self._at: dict[str, dict[int, RunResult]] = {}  # task → index → its run
+        self._at_locks: dict[str, threading.Lock] = {}
 
     def sandbox_for(self, task: str | None) -> Sandbox:
         """The sandbox a program (None: the check worker) runs in."""
@@ -195,6 +197,22 @@ class Context:
 
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             return list(pool.map(one, stdins))
+
+    def run_at(self, task: str, indices: Sequence[int]) -> list[RunResult]:
+        """The program's run on each test image index (``"i\\n"`` on stdin), in order.
+
+        Each index runs at most once per grading: checks that ask about the same image
+        (accuracy, consistency, planted duplicates) share its run. Runs skipped after a
+        timeout are returned but not kept.
+        """
+        with self._lock:
+            done = self._at.setdefault(task, {})
+            lock = self._at_locks.setdefault(task, threading.Lock())
+        with lock:
+            todo = [i for i in dict.fromkeys(indices) if i not in done]
+            fresh = dict(zip(todo, self.run_many(task, [f"{i}\n" for i in todo]), strict=True))
+            done.update({i: r for i, r in fresh.items() if r.stderr != SKIPPED_AFTER_TIMEOUT})
+            return [done.get(i) or fresh[i] for i in indices]
 
     def once(self, key: Any, compute: Callable[[], Any]) -> Any:
         """Compute a shared result (e.g. the one training run of task 3) at most once.

@@ -140,14 +140,13 @@ def task4_accuracy(ctx: Context, settings: dict[str, Any]) -> Verdict:
     ``sample`` images. An answer that is not exactly one digit still counts when one digit
     can be read from it unambiguously (``task4.output_format`` judges the format).
     """
-    rng = np.random.default_rng([ctx.plan.seeds.get("sample", 0), 2])
     size = min(int(settings["sample"]), ctx.handout.n_test)
-    order = rng.choice(ctx.handout.n_test, size, replace=False).tolist()
+    order = sample_order(ctx)[:size]
     test = plan_test(size, settings["threshold"], settings["confidence"], int(settings["round"]))
     runs: list[RunResult] = []
     looks, decision = [], None
     for look, n in enumerate(test.looks):
-        runs += ctx.run_many("task4", [f"{i}\n" for i in order[len(runs):n]])
+        runs += ctx.run_at("task4", order[len(runs):n])
         if not any(r.ok for r in runs):
             return _no_finished_run("task4", list(zip(order, runs, strict=False)), ctx)
         answers = [_answer(r) for r in runs]
@@ -177,6 +176,16 @@ def task4_accuracy(ctx: Context, settings: dict[str, Any]) -> Verdict:
         return failed("classify.accuracy_unreadable", details,
                       printed=details["unreadable_example"], **params)
     return failed("classify.accuracy_failed", details, **params)
+
+
+def sample_order(ctx: Context) -> list[int]:
+    """The handed test indices in the plan's seeded order: the images task 4 is asked about.
+
+    ``task4.accuracy`` asks about a prefix of it, ``task4.consistency`` about its first
+    images too, so the two share their runs (:meth:`Context.run_at`).
+    """
+    rng = np.random.default_rng([ctx.plan.seeds.get("sample", 0), 2])
+    return ctx.once("sample_order", lambda: rng.permutation(ctx.handout.n_test).tolist())
 
 
 _ANY_DIGIT = re.compile(r"[0-9]")

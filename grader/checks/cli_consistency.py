@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks.base import Context, Verdict, check, failed, passed
-from grader.checks.cli_classify import _no_finished_run
+from grader.checks.cli_classify import _no_finished_run, sample_order
 from grader.checks.cli_training import task3_run
 from grader.checks.parse import shorten, single_digit
 from grader.course_network import Match, best_match
@@ -29,14 +29,9 @@ MAX_DISAGREEMENTS_SHOWN = 16
 
 
 def planted_runs(ctx: Context, task: str) -> list[tuple[int, RunResult]]:
-    """(index, run) for both indices of every planted pair, each run once; computed once."""
-
-    def compute() -> list[tuple[int, RunResult]]:
-        indices = [i for pair in ctx.handout.duplicates for i in pair]
-        return list(zip(indices, ctx.run_many(task, [f"{i}\n" for i in indices]),
-                        strict=True))
-
-    return ctx.once(("planted", task), compute)
+    """(index, run) for both indices of every planted pair, each index run once."""
+    indices = [i for pair in ctx.handout.duplicates for i in pair]
+    return list(zip(indices, ctx.run_at(task, indices), strict=True))
 
 
 def _answer(run: RunResult) -> str | None:
@@ -84,20 +79,12 @@ def task4_duplicates(ctx: Context, settings: dict[str, Any]) -> Verdict:
 
 
 def consistency_runs(ctx: Context, sample: int) -> list[tuple[int, RunResult]]:
-    """Task 4 on the planted indices and ``sample`` seeded others, in index order.
-
-    Both parts are computed once (``ctx.once`` is not re-entrant: they are two calls).
-    """
+    """Task 4 on the planted indices and the first ``sample`` others of the seeded order
+    ``task4.accuracy`` asks in (most of them already run there), in index order."""
     planted = planted_runs(ctx, "task4")
-
-    def compute() -> list[tuple[int, RunResult]]:
-        rng = np.random.default_rng([ctx.plan.seeds.get("sample", 0), 3])
-        others = np.setdiff1d(np.arange(ctx.handout.n_test), [i for i, _ in planted])
-        indices = sorted(rng.choice(others, min(sample, len(others)), replace=False).tolist())
-        return list(zip(indices, ctx.run_many("task4", [f"{i}\n" for i in indices]),
-                        strict=True))
-
-    return sorted([*planted, *ctx.once(("consistency", sample), compute)],
+    taken = {i for i, _ in planted}
+    others = [i for i in sample_order(ctx) if i not in taken][:sample]
+    return sorted([*planted, *zip(others, ctx.run_at("task4", others), strict=True)],
                   key=lambda pair: pair[0])
 
 
