@@ -89,10 +89,11 @@ def lint(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Grading time per check family against one task-3 run; runs of the sequential accuracy
     test; training speed of the numpy reference against PyTorch on the CPU; batch speed-up
-    (local pool and Dask cluster)."""
+    (local pool and Dask cluster); sandbox start-up; what the memorisation defences cost."""
     session.install(".[dask]", TORCH)
     session.run("python", "benchmarks/bench_grading.py")
     session.run("python", "benchmarks/bench_sequential.py")
     session.run("python", "benchmarks/bench_reference.py", *session.posargs)
     session.run("python", "benchmarks/bench_batch.py")
     session.run("python", "benchmarks/bench_sandbox.py")
+    session.run("python", "benchmarks/bench_memorisation.py")

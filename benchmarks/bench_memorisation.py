@@ -4,9 +4,10 @@
    embedded MNIST subset) classifies the handed test images and the same images
    unperturbed; a table keyed on the public test images' bytes looks the handed images
    up. Prints the accuracies, the table's hit rate and the largest change of accuracy.
-2. The reference and the known-bad examples are graded with the public plan's task 3 and
-   task 4 checks: ``task4.consistency``'s agreement between task 4's answers and the
-   network in the parameters task 3 saved, and its verdict.
+2. The reference, the known-bad examples and the honest submissions of the validity suite
+   (tests/validity/honest) are graded with the public plan's task 3 and task 4 checks:
+   ``task4.consistency``'s agreement between task 4's answers and the network in the
+   parameters task 3 saved, and its verdict.
 
 Run: ``python benchmarks/bench_memorisation.py`` (≈ 5 min on 2 cores).
 """
@@ -29,12 +30,14 @@ from reference.nn import load_model
 from reference.nn.builders import flatten_images
 from reference.tasks import task3
 from reference.tasks.bundle import bundle
+from tests.validity.layouts import honest_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN = ROOT / "grader" / "plans" / "public.toml"
 GRADED = ("reference", *(f"examples/{name}" for name in (
     "dlfs_style", "ignores_input_task4", "not_learning_task3", "nondeterministic_task1",
     "wrong_format_task1")))
+HONEST = ("discovery_functional", "course_loader", "discovery_dlfs_package")
 CHECKS = ("task3.params_saved", "task4.duplicates", "task4.consistency")
 
 SEEDS = range(5)
@@ -71,9 +74,13 @@ def consistency(tmp: Path) -> None:
     doc = tomllib.loads(PLAN.read_text(encoding="utf-8"))
     plan = family_plan(doc, lambda c: c in CHECKS, tmp / "plan.toml")
     print(f"\n{'submission':<36} {'agreement':>9}  task4.consistency")
+    folders = {}
     for name in GRADED:
-        folder = tmp / name
-        bundle(ROOT / "submissions" / name, folder)
+        folders[name] = tmp / name
+        bundle(ROOT / "submissions" / name, folders[name])
+    for name in HONEST:
+        folders[f"validity/{name}"] = honest_submission(name, tmp / "honest")
+    for name, folder in folders.items():
         with contextlib.redirect_stderr(io.StringIO()):
             result = grade(folder, tmp / "out" / name, plan_path=plan)
         record = next(t["extra_data"] for t in result["tests"]

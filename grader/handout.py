@@ -10,7 +10,7 @@ Two things make memorised answers fail (issue 15, 4a and 4c):
   shift (at most ``SHIFT_PX`` per axis, bilinear) and given Gaussian noise
   (``NOISE_SD`` grey levels) — so a table keyed on the public images' bytes, on
   rounded pixels or on a thresholded image finds (almost) nothing, while a network's
-  accuracy moves by a few tenths of a point (measured in docs/memorisation.en.md);
+  accuracy moves by under half a point (measured in docs/memorisation.en.md);
 - a few images are **planted twice** (``DUPLICATE_PAIRS`` pairs of identical images at
   seeded indices): a program that classifies the image of the index it was given
   answers the same for both, one that reads index i−1 or i+1 (almost) never does.
