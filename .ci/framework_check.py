@@ -3,8 +3,9 @@ framework plan through the command line.
 
 Usage: python .ci/framework_check.py WORKDIR
 
-Copies ``submissions/framework_reference`` into WORKDIR, trains its weights with
-``reference.torch_adapter.export --quick`` (the weights are not committed), grades it with
+Builds ``submissions/framework_reference`` into WORKDIR (``reference.tasks.bundle``),
+trains its weights with ``reference.torch_adapter.export --quick`` (the weights are not
+committed), grades it with
 ``grader/plans/framework.toml`` and checks results.json: every check of the plan has a
 record, none ended in ``error`` or ``timeout`` (the sandbox, the framework worker and the
 quality scorer all ran), and the checks of loading and format passed. The quality checks
@@ -16,7 +17,6 @@ a few steps, so they may fail; the full training is the slow test
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -31,9 +31,10 @@ MUST_PASS = ("B1.model_loads", "B1.output_shape", "B2.model_loads", "B2.output_s
 def main() -> int:
     work = Path(sys.argv[1])
     submission, out = work / "framework_reference", work / "graded"
-    shutil.copytree(ROOT / "submissions" / "framework_reference", submission,
-                    dirs_exist_ok=True)
     python = [sys.executable, "-m"]
+    # Built: it hands in the reference modules it uses, as the sandbox requires.
+    subprocess.run([*python, "reference.tasks.bundle", str(ROOT / "submissions" /
+                    "framework_reference"), str(submission)], check=True, cwd=ROOT)
     subprocess.run([*python, "reference.torch_adapter.export", "--quick", "--out",
                     str(submission)], check=True, cwd=ROOT)
     subprocess.run([*python, "grader", "grade", str(submission), "--plan", str(PLAN),
