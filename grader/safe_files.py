@@ -23,6 +23,7 @@ What is refused raises :class:`UnsafeFile` with a one-line reason a report can s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import time
@@ -73,9 +74,17 @@ def _parts(rel: str | PurePosixPath) -> list[str]:
 
 def _open_dir(root: Path, parts: list[str]) -> int:
     """A descriptor of ``root/parts…``, every component opened without following links."""
-    fd = os.open(root, _DIR_FLAGS)
+    return descend(os.open(root, _DIR_FLAGS), parts)
+
+
+def descend(fd: int, parts: list[str], create: bool = False) -> int:
+    """A descriptor of ``parts…`` below the folder ``fd`` (taken over: closed on the way),
+    every component opened without following links; ``create`` makes missing folders."""
     try:
         for part in parts:
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o755, dir_fd=fd)
             child = os.open(part, _DIR_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = child

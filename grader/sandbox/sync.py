@@ -19,6 +19,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from grader.safe_files import descend
+
 HEADER_BYTES = 8192
 # Rather than keep reading a stream that lies about sizes: headers are few and short.
 SLACK_BYTES = 16 << 20
@@ -122,19 +124,7 @@ def _parts(rel: object) -> list[str] | None:
 
 
 def _open_parent(root: int, parts: list[str], create: bool) -> int:
-    fd = os.dup(root)
-    try:
-        for part in parts:
-            if create:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(part, 0o755, dir_fd=fd)
-            child = os.open(part, _DIR, dir_fd=fd)
-            os.close(fd)
-            fd = child
-    except OSError:
-        os.close(fd)
-        raise
-    return fd
+    return descend(os.dup(root), parts, create)
 
 
 def _write_file(stream, parent: int, name: str, size: int) -> None:
