@@ -16,6 +16,7 @@ import pytest
 from grader import handout as handout_module
 from grader import plan as plan_module
 from grader.checks import REGISTRY, Context
+from grader.checks.cli_classify import PROBES
 from grader.course_network import best_match, layouts, predict
 from grader.grade import known_checks
 from grader.params_reader import NamedArray
@@ -275,3 +276,26 @@ def test_an_unstable_program_is_unverified_not_blamed_for_the_index(tmp_path: Pa
     v = verdict(ctx, "task1.duplicates")
     assert v.outcome == "unverified" and v.message.key == "duplicates.unstable"
     assert v.details["source_again"] != v.details["answers"][str(v.details["source"])]
+
+
+def test_the_classifier_checks_share_their_runs(tmp_path: Path, handed) -> None:
+    """Task 1's probes are the planted sources, task 4's the first images asked for accuracy:
+    apart from task 1's repeats (determinism), each index runs once per program."""
+    net = course_predict(course_params(), handed.test_images)
+    plan = PLAN + "".join(f'[checks."{c}"]\n' for c in (
+        "task1.output_format", "task1.index_range", "task1.determinism",
+        "task4.output_format", "task4.index_range"))
+    programs = {"task1": classifies(handed, lambda i: net[i]), "task3": saves(course_params()),
+                "task4": classifies(handed, lambda i: net[i])}
+    ctx = context(tmp_path, handed, programs, plan)
+    for check_id in ("task1.output_format", "task1.index_range", "task1.determinism",
+                     "task1.duplicates", "task4.output_format", "task4.index_range",
+                     "task4.duplicates", "task4.consistency"):
+        assert verdict(ctx, check_id).outcome == "passed", check_id
+    calls = {task: [s for t, s in ctx.sandbox.calls if t == task] for task in ("task1", "task4")}
+    planted = {f"{i}\n" for pair in handed.duplicates for i in pair}
+    probes = {"0\n", f"{handed.n_test - 1}\n"}
+    assert len(calls["task1"]) == len(planted | probes) + len(probes) + PROBES
+    assert set(calls["task1"]) == planted | probes
+    assert len(calls["task4"]) == len(set(calls["task4"])), "each task-4 index once"
+    assert probes <= set(calls["task4"])

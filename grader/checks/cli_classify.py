@@ -20,24 +20,34 @@ from grader.results import Message
 from grader.sandbox import RunResult
 from grader.sequential import SequentialTest, plan_test
 
-PROBES = 4  # random indices besides the first and the last
+PROBES = 4  # indices besides the first and the last
 MAX_MISCLASSIFIED_SHOWN = 16
 
 
-def probe_indices(ctx: Context) -> list[int]:
-    """The first and last index plus a few seeded random ones."""
-    rng = np.random.default_rng([ctx.plan.seeds.get("sample", 0), 1])
+def probe_indices(ctx: Context, task: str) -> list[int]:
+    """The first and last index plus :data:`PROBES` that other checks ask about too.
+
+    Task 1's are the sources of the planted duplicates (``task1.duplicates``), task 4's the
+    first images of the accuracy order (``task4.accuracy``), topped up from that seeded
+    order: their runs are shared (:meth:`Context.run_at`).
+    """
     last = ctx.handout.n_test - 1
-    return [0, last, *sorted(rng.choice(np.arange(1, last), PROBES, replace=False).tolist())]
+    planted = [source for source, _ in ctx.handout.duplicates] if task == "task1" else []
+    others = [i for i in dict.fromkeys([*planted, *sample_order(ctx)]) if i not in (0, last)]
+    return [0, last, *others[:PROBES]]
 
 
 def probe_runs(ctx: Context, task: str, repeats: int) -> list[tuple[int, RunResult]]:
-    """(index, run) for every probe index, each run ``repeats`` times; computed once."""
+    """(index, run) for every probe index, each run ``repeats`` times; computed once.
+
+    The first run of each index is the one other checks share; the repeats are fresh.
+    """
 
     def compute() -> list[tuple[int, RunResult]]:
-        indices = [i for i in probe_indices(ctx) for _ in range(repeats)]
-        return list(zip(indices, ctx.run_many(task, [f"{i}\n" for i in indices]),
-                        strict=True))
+        indices = probe_indices(ctx, task)
+        again = indices * (repeats - 1)
+        return [*zip(indices, ctx.run_at(task, indices), strict=True),
+                *zip(again, ctx.run_many(task, [f"{i}\n" for i in again]), strict=True)]
 
     return ctx.once(("probe", task, repeats), compute)
 
