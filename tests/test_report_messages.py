@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -44,7 +45,7 @@ class Scripted(Context):
                  programs: dict[str, Path] | None = None, n_train: int = 4000,
                  workspace: Path = Path("/nonexistent")) -> None:
         submission = SimpleNamespace(programs=programs or {}, root=workspace)
-        handout = SimpleNamespace(n_test=10_000)
+        handout = SimpleNamespace(n_test=10_000, duplicates=((17, 4242),))
         super().__init__(submission, SimpleNamespace(workspace=workspace), handout,
                          load(plan_path, known_checks), 1,
                          data={"kind": "embedded", "n_train": n_train, "n_test": 1000},
@@ -76,8 +77,14 @@ def test_a_format_failure_names_the_index_and_reproduces_it() -> None:
 
 
 def test_determinism_is_reproduced_by_running_twice_on_the_index_that_differed() -> None:
-    answers = iter(["1\n", "1\n", "2\n", "3\n"] + ["4\n"] * 20)
-    verdict = task1_determinism(Scripted(lambda stdin: ok(next(answers))), {})
+    # Only the last index answers differently the second time it is asked.
+    asked = Counter()
+
+    def answer(stdin: str):
+        asked[stdin] += 1
+        return ok(f"{asked[stdin]}\n" if stdin == "9999\n" else "1\n")
+
+    verdict = task1_determinism(Scripted(answer), {})
     assert verdict.outcome == "failed" and verdict.details["index"] == 9999
     assert verdict.reproduce == (f"{HANDOUT} && for i in $(seq 2); do echo 9999 | "
                                  f"MNIST_DIR={HANDOUT_DIR} python task1.py; done")
