@@ -15,6 +15,7 @@ import pytest
 
 from grader.sandbox import Limits, Sandbox
 from grader.sandbox.live import LiveProcess
+from grader.sandbox.runner import CPU_GRACE_S
 from tests.conftest import ROOT, needs_bwrap
 
 KINDS = [False, pytest.param(True, marks=needs_bwrap)]
@@ -102,6 +103,33 @@ def test_memory_limit(tmp_path: Path, use_bwrap: bool) -> None:
     sb = make(tmp_path, use_bwrap)
     r = py(sb, "x = bytearray(800 * 2**20)\nprint('allocated')", memory_bytes=400 << 20)
     assert not r.ok and "allocated" not in r.stdout and "MemoryError" in r.stderr
+
+
+@pytest.mark.parametrize("use_bwrap", KINDS)
+def test_the_program_runs_under_the_runs_rlimits(tmp_path: Path, use_bwrap: bool) -> None:
+    sb = make(tmp_path, use_bwrap)
+    code = ("import resource as r\n"
+            "for n in ('CPU', 'AS', 'FSIZE', 'CORE'):\n"
+            "    print(*r.getrlimit(getattr(r, 'RLIMIT_' + n)))\n")
+    limits = Limits(cpu_s=7, memory_bytes=3 << 30, file_bytes=5 << 20)
+    (sb.workspace / "prog.py").write_text(code)
+    r = sb.run(["python", "prog.py"], "", limits)
+    assert r.ok, r.stderr
+    cpu, memory, size, core = (tuple(map(int, line.split())) for line in r.stdout.splitlines())
+    assert cpu == (7, 7 + CPU_GRACE_S) and memory == (3 << 30,) * 2
+    assert size == (5 << 20,) * 2 and core == (0, 0)
+
+
+@needs_bwrap
+def test_a_bubblewrap_run_starts_without_code_between_fork_and_exec(tmp_path: Path) -> None:
+    """So subprocess uses vfork, and no fork handler of the grader's libraries runs (OpenBLAS's
+    deadlocks when another grader thread is in a BLAS call)."""
+    sb = make(tmp_path, use_bwrap=True)
+    launch = sb.launch(["python", "prog.py"], Limits())
+    argv, preexec = launch._limited(None, 10)
+    launch.channels.close_unused()
+    assert preexec is None and argv[-len(launch.argv):] == launch.argv
+    assert os.path.basename(argv[0]) == "prlimit" and "--nproc=10" in argv
 
 
 @pytest.mark.parametrize("use_bwrap", KINDS)

@@ -53,6 +53,11 @@ class PidsCgroup:
             return None
         return cls(path, fd)
 
+    @property
+    def procs(self) -> Path:
+        """The group's ``cgroup.procs``: a process that writes 0 to it moves in."""
+        return self.path / "cgroup.procs"
+
     def join_self(self) -> None:
         """Move the calling process in; called in the child between fork and exec."""
         os.write(self.fd, b"0")
@@ -77,6 +82,6 @@ class PidsCgroup:
 
     def _pids(self) -> list[int]:
         try:
-            return [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+            return [int(p) for p in self.procs.read_text().split()]
         except OSError:
             return []

@@ -15,6 +15,8 @@ Without bubblewrap (reduced isolation) see :mod:`grader.sandbox.reduced`.
 
 Per run the work is small: the student environment is resolved once per process (and
 cached on disk), the bubblewrap arguments that do not depend on the run once per sandbox.
+A bubblewrap run is started with no Python code between fork and exec (``sh`` joins the
+cgroup, ``prlimit`` sets the rlimits), so ``subprocess`` uses vfork (:meth:`Launch._limited`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -401,19 +404,43 @@ class Launch:
 
     def start(self, cwd: Path, group: PidsCgroup | None) -> subprocess.Popen:
         """Start it with pipes on stdin, stdout and stderr, in a session of its own."""
-        nproc = _nproc(self.limits, self.fence)
+        argv, preexec = self._limited(group, _nproc(self.limits, self.fence))
         try:
             return subprocess.Popen(
-                self.argv, cwd=cwd, env=self.env, stdin=subprocess.PIPE,
+                argv, cwd=cwd, env=self.env, stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                pass_fds=self.channels.child_fds,
-                # The cgroup's fd is inherited across the fork and closed (close_fds)
-                # before exec.
-                preexec_fn=lambda: _set_limits(self.limits, group, self.fence, nproc),
+                pass_fds=self.channels.child_fds, preexec_fn=preexec,
             )
         except BaseException:
             self.channels.close_unused()
             raise
+
+
+    def _limited(self, group: PidsCgroup | None,
+                 nproc: int) -> tuple[list[str], Callable[[], None] | None]:
+        """The argv to start and the function to run between fork and exec, if any.
+
+        Where ``prlimit`` exists and no fence is to be put up, the run is exec'd through
+        ``sh`` (which joins the cgroup) and ``prlimit`` (which sets the rlimits), with no
+        function between fork and exec. Then ``subprocess`` starts it with vfork, which runs
+        no fork handlers: a fork runs those of the libraries in the grader's process, and
+        OpenBLAS's deadlocks when another grader thread is inside a BLAS call.
+        """
+        prlimit = _prlimit()
+        if self.fence is not None or prlimit is None:
+            return self.argv, lambda: _set_limits(self.limits, group, self.fence, nproc)
+        limits = self.limits
+        argv = [prlimit, f"--cpu={limits.cpu_s}:{limits.cpu_s + CPU_GRACE_S}",
+                f"--as={limits.memory_bytes}", f"--fsize={limits.file_bytes}",
+                f"--nproc={nproc}", "--core=0", "--", *self.argv]
+        if group is not None:
+            argv = ["/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', str(group.procs), *argv]
+        return argv, None
+
+
+@lru_cache(maxsize=1)
+def _prlimit() -> str | None:
+    return shutil.which("prlimit", path="/usr/bin:/bin")
 
 
 class _CappedReader(threading.Thread):
