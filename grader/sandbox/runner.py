@@ -366,19 +366,20 @@ def _base_environment(home: str) -> dict[str, str]:
     return env
 
 
+def _rlimits(limits: Limits, nproc: int) -> dict[str, tuple[int, int]]:
+    """(soft, hard) of each rlimit a run gets, by its ``RLIMIT_`` name."""
+    return {"CPU": (limits.cpu_s, limits.cpu_s + CPU_GRACE_S),
+            "AS": (limits.memory_bytes,) * 2, "FSIZE": (limits.file_bytes,) * 2,
+            "NPROC": (nproc,) * 2, "CORE": (0, 0)}
+
+
 def _set_limits(limits: Limits, group: PidsCgroup | None, fence: reduced.Fence | None,
                 nproc: int) -> None:
     """Runs in the child between fork and exec."""
     if group is not None:
         group.join_self()
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + CPU_GRACE_S))
-    for which, value in (
-        (resource.RLIMIT_AS, limits.memory_bytes),
-        (resource.RLIMIT_FSIZE, limits.file_bytes),
-        (resource.RLIMIT_NPROC, nproc),
-        (resource.RLIMIT_CORE, 0),
-    ):
-        resource.setrlimit(which, (value, value))
+    for name, pair in _rlimits(limits, nproc).items():
+        resource.setrlimit(getattr(resource, f"RLIMIT_{name}"), pair)
     if fence is not None:
         reduced.confine(fence)
 
@@ -415,7 +416,6 @@ class Launch:
             self.channels.close_unused()
             raise
 
-
     def _limited(self, group: PidsCgroup | None,
                  nproc: int) -> tuple[list[str], Callable[[], None] | None]:
         """The argv to start and the function to run between fork and exec, if any.
@@ -429,10 +429,9 @@ class Launch:
         prlimit = _prlimit()
         if self.fence is not None or prlimit is None:
             return self.argv, lambda: _set_limits(self.limits, group, self.fence, nproc)
-        limits = self.limits
-        argv = [prlimit, f"--cpu={limits.cpu_s}:{limits.cpu_s + CPU_GRACE_S}",
-                f"--as={limits.memory_bytes}", f"--fsize={limits.file_bytes}",
-                f"--nproc={nproc}", "--core=0", "--", *self.argv]
+        argv = [prlimit, *(f"--{name.lower()}={soft}" + (f":{hard}" if hard != soft else "")
+                           for name, (soft, hard) in _rlimits(self.limits, nproc).items()),
+                "--", *self.argv]
         if group is not None:
             argv = ["/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', str(group.procs), *argv]
         return argv, None
