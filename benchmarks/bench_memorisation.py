@@ -7,7 +7,8 @@
 2. The reference, the known-bad examples and the honest submissions of the validity suite
    (tests/validity/honest) are graded with the public plan's task 3 and task 4 checks:
    ``task4.consistency``'s agreement between task 4's answers and the network in the
-   parameters task 3 saved, and its verdict.
+   parameters task 3 saved (over all images asked, and over the network's mistakes among
+   them), and its verdict.
 
 Run: ``python benchmarks/bench_memorisation.py`` (≈ 5 min on 2 cores).
 """
@@ -73,7 +74,8 @@ def perturbation(tmp: Path) -> None:
 def consistency(tmp: Path) -> None:
     doc = tomllib.loads(PLAN.read_text(encoding="utf-8"))
     plan = family_plan(doc, lambda c: c in CHECKS, tmp / "plan.toml")
-    print(f"\n{'submission':<36} {'agreement':>9}  task4.consistency")
+    print(f"\n{'submission':<36} {'images':>6} {'agreement':>9} {'on mistakes':>11}  "
+          "task4.consistency")
     folders = {}
     for name in GRADED:
         folders[name] = tmp / name
@@ -85,9 +87,14 @@ def consistency(tmp: Path) -> None:
             result = grade(folder, tmp / "out" / name, plan_path=plan)
         record = next(t["extra_data"] for t in result["tests"]
                       if t["name"] == "task4.consistency")
-        agreement = record.get("details", {}).get("agreement")
-        shown = "—" if agreement is None else f"{100 * agreement:.1f}%"
-        print(f"{name:<36} {shown:>9}  {record['outcome']}")
+        details = record.get("details", {})
+        shown = [_percent(details.get(k)) for k in ("agreement", "targeted_agreement")]
+        print(f"{name:<36} {details.get('n', '—'):>6} {shown[0]:>9} {shown[1]:>11}  "
+              f"{record['outcome']}")
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{100 * rate:.1f}%"
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ N_CLASSES = 10
 MAX_LAYOUTS = 256
 ACTIVATIONS = ("sigmoid", "ReLU")
 SCALINGS = ("x/255", "x")
+MIN_MARGIN = 1e-3  # of the outputs' spread; float32 rounding is ~1e-6 of it
 
 
 @dataclass(frozen=True)
@@ -143,10 +144,10 @@ def _bias(b: NamedArray | None) -> np.ndarray | float:
     return 0.0 if b is None else np.asarray(b.array, dtype=np.float64).reshape(-1)
 
 
-def predict(layout: Layout, activation: str, scaling: str, images: np.ndarray) -> np.ndarray:
-    """The class the network gives each image (eq. 1–6).
+def logits(layout: Layout, activation: str, scaling: str, images: np.ndarray) -> np.ndarray:
+    """The output layer's input for each image (eq. 1–4); −inf where it is not a number.
 
-    images : ndarray, shape (N, H, W), uint8  →  ndarray, shape (N,), int
+    images : ndarray, shape (N, H, W), uint8  →  ndarray, shape (N, 10), float64
     """
     x = images.reshape(len(images), -1).astype(np.float64)
     if scaling == "x/255":
@@ -155,8 +156,40 @@ def predict(layout: Layout, activation: str, scaling: str, images: np.ndarray) -
         a = x @ layout.w1.matrix() + _bias(layout.b1)  # eq. 1
         # eq. 2, written with tanh so that no input overflows exp
         hidden = 0.5 * (1.0 + np.tanh(0.5 * a)) if activation == "sigmoid" else np.maximum(a, 0)
-        logits = hidden @ layout.w2.matrix() + _bias(layout.b2)  # eq. 4
-    return np.nan_to_num(logits, nan=-np.inf).argmax(axis=1)  # eq. 5–6: softmax keeps order
+        out = hidden @ layout.w2.matrix() + _bias(layout.b2)  # eq. 4
+    return np.nan_to_num(out, nan=-np.inf)
+
+
+def predict(layout: Layout, activation: str, scaling: str, images: np.ndarray) -> np.ndarray:
+    """The class the network gives each image (eq. 5–6: the softmax keeps the order).
+
+    images : ndarray, shape (N, H, W), uint8  →  ndarray, shape (N,), int
+    """
+    return logits(layout, activation, scaling, images).argmax(axis=1)
+
+
+def clear_mistakes(match: Match, images: np.ndarray, labels: np.ndarray, count: int,
+                   skip: set[int], rng: np.random.Generator) -> list[int]:
+    """``count`` images, drawn at random, that the matched network gets clearly wrong.
+
+    There a program that classifies with the network agrees with it, and anything else (a
+    lookup of the true labels, another network) mostly does not. "Clearly": the best output
+    leads the second by more than ``MIN_MARGIN`` of the outputs' spread, so float32
+    rounding cannot flip an honest answer. Drawn, not the widest mistakes: those are the
+    ambiguous or mislabelled digits that every network gets wrong the same way.
+
+    images : ndarray, shape (N, H, W), uint8; labels : ndarray, shape (N,), int
+    Returns up to ``count`` indices into ``images``, none of them in ``skip``.
+    """
+    out = logits(match.layout, match.activation, match.scaling, images)
+    ordered = np.sort(out, axis=1)
+    with np.errstate(invalid="ignore"):
+        margin = ordered[:, -1] - ordered[:, -2]
+        clear = margin > MIN_MARGIN * (ordered[:, -1] - ordered[:, 0])
+    wrong = (out.argmax(axis=1) != labels) & clear
+    wrong[list(skip)] = False
+    candidates = np.flatnonzero(wrong)
+    return rng.permutation(candidates)[:count].tolist()
 
 
 def best_match(arrays: list[NamedArray], images: np.ndarray,

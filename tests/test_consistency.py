@@ -43,6 +43,17 @@ def course_predict(p: dict[str, np.ndarray], images: np.ndarray, relu: bool = Fa
     return np.argmax(h @ p["W2"].T + p["b2"], axis=1)
 
 
+def fitted_params(seed: int = 0, m: int = 100) -> dict[str, np.ndarray]:
+    """An accurate course network in a blink: random W1, W2 by least squares (not trained)."""
+    data = load_embedded()
+    rng = np.random.default_rng(seed)
+    p = {"W1": rng.normal(0, 0.05, (m, 784)), "b1": rng.normal(0, 0.5, m)}
+    x = data.train_images.reshape(len(data.train_images), -1) / 255.0
+    h = np.column_stack([1 / (1 + np.exp(-(x @ p["W1"].T + p["b1"]))), np.ones(len(x))])
+    w = np.linalg.lstsq(h, np.eye(10)[data.train_labels], rcond=None)[0]
+    return p | {"W2": w[:-1].T, "b2": w[-1]}
+
+
 def named(p: dict[str, np.ndarray], file: str = "p.npz") -> list[NamedArray]:
     return [NamedArray(f"{file}:{k}", v) for k, v in p.items()]
 
@@ -175,7 +186,13 @@ def test_an_honest_task4_agrees_fully(tmp_path: Path, handed) -> None:
                                                                            lambda i: net[i])})
     v = verdict(ctx, "task4.consistency")
     assert v.outcome == "passed" and v.details["agreement"] == 1.0
-    assert v.details["n"] == 50 + 2 * len(handed.duplicates)
+    assert v.details["n"] == 20 + 2 * len(handed.duplicates) + 8
+    targeted = v.details["targeted"]
+    assert len(targeted) == 8 and v.details["targeted_agreement"] == 1.0
+    assert all(net[i] != handed.test_labels[i] for i in targeted), "the network's mistakes"
+    assert not set(targeted) & set(v.details["indices"][:-8])
+    assert v.message.params["targeted"] == {"key": "consistency.targeted",
+                                            "params": {"n": 8, "agree": 8}}
     assert v.message.params["reading"].startswith("W1 = params.npz:W1ᵀ (20×784)")
     assert verdict(ctx, "task4.duplicates").outcome == "passed"
     task4_runs = [c for c in ctx.sandbox.calls if c[0] == "task4"]
@@ -198,7 +215,7 @@ def test_a_program_slightly_off_the_network_passes_at_95_percent(tmp_path: Path,
     p = course_params()
     net = course_predict(p, handed.test_images)
     plan = PLAN.replace('[checks."task4.consistency"]\n',
-                        '[checks."task4.consistency"]\nsample = 52\n')
+                        '[checks."task4.consistency"]\nsample = 52\ntargeted = 0\n')
     for wrong, outcome in ((3, "passed"), (4, "failed")):
         flipped = set()
 
@@ -214,6 +231,58 @@ def test_a_program_slightly_off_the_network_passes_at_95_percent(tmp_path: Path,
         ctx = context(sub, handed, {"task3": saves(p), "task4": task4}, plan)
         v = verdict(ctx, "task4.consistency")
         assert v.details["n"] == 60 and v.outcome == outcome, v.details["agreement"]
+        assert v.details["targeted"] == [] and v.message.params["targeted"]["key"] == (
+            "consistency.not_targeted")
+
+
+@pytest.fixture(scope="module")
+def accurate() -> dict[str, np.ndarray]:
+    return fitted_params()
+
+
+def test_an_accurate_network_in_float32_agrees_on_its_own_mistakes(tmp_path: Path, handed,
+                                                                  accurate) -> None:
+    """The targeted images are wide-margin mistakes: float32 rounding does not flip them."""
+    p32 = {k: v.astype(np.float32) for k, v in accurate.items()}
+    x = handed.test_images.reshape(handed.n_test, -1).astype(np.float32) / np.float32(255)
+    net32 = np.argmax((1 / (1 + np.exp(-(x @ p32["W1"].T + p32["b1"])))) @ p32["W2"].T
+                      + p32["b2"], axis=1)
+    assert np.mean(net32 == handed.test_labels) > 0.8
+    ctx = context(tmp_path, handed, {"task3": saves(accurate),
+                                     "task4": classifies(handed, lambda i: net32[i])})
+    v = verdict(ctx, "task4.consistency")
+    assert v.outcome == "passed" and v.details["targeted_agreement"] == 1.0
+
+
+@pytest.mark.parametrize("targeted", [8, 0])
+def test_a_lookup_beside_an_accurate_network_is_caught_on_its_mistakes(
+        tmp_path: Path, handed, accurate, targeted: int) -> None:
+    """The cheat memorise_trained_lookup: task 3 trains, task 4 answers the true labels.
+    Without targeted images it agrees as often as the network is right (> 80 %)."""
+    plan = PLAN.replace('[checks."task4.consistency"]\n',
+                        f'[checks."task4.consistency"]\ntargeted = {targeted}\nthreshold = 0.8\n')
+    ctx = context(tmp_path, handed, {
+        "task3": saves(accurate), "task4": classifies(handed, lambda i: handed.test_labels[i])},
+        plan)
+    v = verdict(ctx, "task4.consistency")
+    assert v.details["answers_accuracy"] == 1.0
+    if targeted:
+        # ≤, not 0: refitted on all answers, another reading (raw pixels) may win
+        assert v.outcome == "failed" and v.details["targeted_agreement"] <= 0.5
+        assert v.message.params["targeted"]["params"]["n"] == 8
+    else:
+        assert v.outcome == "passed" and v.details["agreement"] >= 0.8
+
+
+def test_another_accurate_network_is_caught_on_the_saved_ones_mistakes(
+        tmp_path: Path, handed, accurate) -> None:
+    other = course_predict(fitted_params(seed=1), handed.test_images)
+    ctx = context(tmp_path, handed, {"task3": saves(accurate),
+                                     "task4": classifies(handed, lambda i: other[i])})
+    v = verdict(ctx, "task4.consistency")
+    d = v.details
+    rest = np.mean(np.array(d["answers"][:-8]) == np.array(d["network"][:-8]))
+    assert v.outcome == "failed" and d["targeted_agreement"] < rest
 
 
 @pytest.mark.parametrize(("files", "key"), [

@@ -37,7 +37,8 @@ def test_the_reference_agrees_with_itself_fully(tmp_path: Path, handout: int,
     got = graded(REFERENCE, tmp_path, handout, sample)
     assert {c: r["outcome"] for c, r in got.items()} == dict.fromkeys(got, "passed")
     consistency = got["task4.consistency"]["details"]
-    assert consistency["agreement"] == 1.0 and consistency["n"] == 58
+    assert consistency["agreement"] == 1.0 and consistency["n"] == 8 + 20 + 8
+    assert consistency["targeted_agreement"] == 1.0  # it agrees on its network's mistakes
     assert consistency["activation"] == "sigmoid" and consistency["scaling"] == "x/255"
 
 
@@ -58,7 +59,7 @@ EXPECTED = {
     "memorise_embedded_table": {"task4.accuracy": "failed", "task4.consistency": "failed"},
     "memorise_knn": {"task4.consistency": "failed"},
     "memorise_nn_public": {"task4.accuracy": "passed", "task4.consistency": "failed"},
-    "memorise_trained_lookup": {"task4.accuracy": "passed"},
+    "memorise_trained_lookup": {"task4.accuracy": "passed", "task4.consistency": "failed"},
     "memorise_offbyone_task1": {"task1.duplicates": "failed"},
 }
 
@@ -71,10 +72,11 @@ def test_cheat_is_caught(name: str, tmp_path: Path) -> None:
     if name == "memorise_knn":  # no network, yet accurate: only the consistency check sees it
         assert got["task4.accuracy"]["details"]["accuracy"] >= 0.75
     if name == "memorise_trained_lookup":
-        # The known limit: a real network answered by a lookup disagrees exactly where the
-        # network is wrong, so it is caught only when the network errs on more than 5 %.
+        # A real network answered by a lookup disagrees exactly where the network is wrong:
+        # on the targeted images, the network's clear mistakes (≤, not 0: refitted on all
+        # the answers, another reading of the arrays may win).
         details = consistency["details"]
         assert details["answers_accuracy"] == 1.0
-        assert details["agreement"] == pytest.approx(details["network_accuracy"])
+        assert details["targeted_agreement"] <= 0.5
     if "task4" in {c.split(".")[0] for c in EXPECTED[name]}:
         assert got["task4.duplicates"]["outcome"] == "passed"  # a lookup answers alike

@@ -6,8 +6,9 @@
   i−1 or i+1 sees unlike images there and (almost) never does.
 - ``task4.consistency`` (4b): the parameters task 3 saved, run as the course network
   (eq. 1–6, :mod:`grader.course_network`), must predict what task 4 answered for a
-  seeded sample of images. Answers looked up in a table of the public test set, or
-  computed by anything but the saved network, disagree.
+  seeded sample of images and for seeded images that network gets clearly wrong.
+  Answers looked up in a table of the public test set, or computed by anything but the
+  saved network, disagree.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from grader.checks.base import Context, Verdict, check, failed, passed
 from grader.checks.cli_classify import _no_finished_run, sample_order
 from grader.checks.cli_training import task3_run
 from grader.checks.parse import shorten, single_digit
-from grader.course_network import Match, best_match
-from grader.params_reader import FileAccount, read_arrays
+from grader.course_network import Match, best_match, clear_mistakes
+from grader.params_reader import FileAccount, NamedArray, read_arrays
 from grader.results import Message
 from grader.sandbox import RunResult
 
@@ -118,9 +119,16 @@ def _not_verifiable(ctx: Context) -> Verdict | None:
 
 
 @check("task4.consistency", program="task4", reproduce="python task3.py; python -m grader "
-       "grade .", sample=50, threshold=0.95)
+       "grade .", sample=20, targeted=8, threshold=0.95)
 def task4_consistency(ctx: Context, settings: dict[str, Any]) -> Verdict:
-    """Task 4's answers agree with the network task 3 saved (best reading of its files)."""
+    """Task 4's answers agree with the network task 3 saved (best reading of its files).
+
+    Asked first about the planted pairs and ``sample`` images of the accuracy order, then
+    about ``targeted`` images, drawn with the plan's sample seed, that the network read from
+    those answers gets clearly wrong (:func:`grader.course_network.clear_mistakes`): a
+    lookup of the true labels or another network agrees with the saved one wherever it is
+    right, and gives itself away only where it is wrong.
+    """
     unverifiable = _not_verifiable(ctx)
     if unverifiable is not None:
         return unverifiable
@@ -130,32 +138,55 @@ def task4_consistency(ctx: Context, settings: dict[str, Any]) -> Verdict:
     found = read_arrays(ctx.sandbox.workspace, task3_run(ctx).written)
     files = [{"path": f.path, "arrays": [[n, list(s)] for n, s in f.arrays],
               "problem": f.problem} for f in found.files]
-    indices = [i for i, _ in runs]
-    answers = np.array([_digit(r) for _, r in runs])
-    match = best_match(found.arrays, ctx.handout.test_images[indices], answers)
+    match = _match(ctx, found.arrays, runs)
     if match is None:
         return Verdict("unverified", Message("consistency.unrecognised", {
             "files": _describe_files(found.files)}), {"files": files})
-    return _judge(ctx, settings, indices, answers, match, files)
+    rng = np.random.default_rng([ctx.plan.seeds.get("sample", 0), 3])
+    targets = clear_mistakes(match, ctx.handout.test_images, ctx.handout.test_labels,
+                             int(settings["targeted"]), {i for i, _ in runs}, rng)
+    if targets:
+        runs += zip(targets, ctx.run_at("task4", targets), strict=True)
+        match = _match(ctx, found.arrays, runs)  # refitted: any reading may agree best now
+    return _judge(ctx, settings, runs, match, files, len(targets))
 
 
-def _judge(ctx: Context, settings: dict[str, Any], indices: list[int], answers: np.ndarray,
-           match: Match, files: list[dict[str, Any]]) -> Verdict:
+def _match(ctx: Context, arrays: list[NamedArray],
+           runs: list[tuple[int, RunResult]]) -> Match | None:
+    indices = [i for i, _ in runs]
+    answers = np.array([_digit(r) for _, r in runs])
+    return best_match(arrays, ctx.handout.test_images[indices], answers)
+
+
+def _judge(ctx: Context, settings: dict[str, Any], runs: list[tuple[int, RunResult]],
+           match: Match, files: list[dict[str, Any]], targeted: int) -> Verdict:
+    """The agreement over all images asked; the last ``targeted`` runs are the targeted."""
+    indices = [i for i, _ in runs]
+    answers = np.array([_digit(r) for _, r in runs])
     n, threshold = len(indices), float(settings["threshold"])
     labels = ctx.handout.test_labels[indices]
+    agree = answers == match.predictions
     rate = match.agreement / n
     disagree = [{"index": i, "answer": int(a), "network": int(p)} for i, a, p in
                 zip(indices, answers, match.predictions, strict=True) if a != p]
+    on_targets = int(agree[n - targeted:].sum()) if targeted else 0
     details = {
         "n": n, "agreement": rate, "threshold": threshold, "reading": match.describe(),
         "activation": match.activation, "scaling": match.scaling, "indices": indices,
         "answers": answers.tolist(), "network": match.predictions.tolist(),
-        "answers_accuracy": float(np.mean(answers == labels)),
-        "network_accuracy": float(np.mean(match.predictions == labels)),
+        # on the images not targeted: the targeted are the network's mistakes
+        "answers_accuracy": float(np.mean((answers == labels)[:n - targeted])),
+        "network_accuracy": float(np.mean((match.predictions == labels)[:n - targeted])),
+        "targeted": indices[n - targeted:] if targeted else [],
+        "targeted_agreement": on_targets / targeted if targeted else None,
         "disagreements": disagree[:MAX_DISAGREEMENTS_SHOWN], "files": files,
     }
+    targeted_note = ({"key": "consistency.targeted", "params": {"n": targeted,
+                      "agree": on_targets}} if targeted
+                     else {"key": "consistency.not_targeted", "params": {}})
     params = {"agree": match.agreement, "n": n, "rate": f"{100 * rate:.0f}%",
-              "need": f"{100 * threshold:.0f}%", "reading": shorten(match.describe(), 300)}
+              "need": f"{100 * threshold:.0f}%", "reading": shorten(match.describe(), 300),
+              "targeted": targeted_note}
     if rate >= threshold:
         return passed("consistency.agrees", details, **params)
     return failed("consistency.disagrees", details, **params)
