@@ -333,6 +333,15 @@ def _record_client_paths(final: Path, parcel: Parcel, here: GradeTask) -> None:
     temporary copies (``here``: the task as graded on this worker), in its records and in
     the commands that reproduce a check; the reports are rendered again from it."""
     doc = read_results(final / "results.json")
+    _client_commands(doc, parcel, here)
+    _client_sources(doc["extra_data"], parcel)
+    write_json_atomic(final / "results.json", doc)
+    if (final / "report.html").exists():
+        render_reports(doc, final, parcel.task.lang)
+
+
+def _client_commands(doc: dict[str, Any], parcel: Parcel, here: GradeTask) -> None:
+    """The commands that reproduce a check, with the client's plan and data paths."""
     swaps = {_option("--plan", here.plan): _option("--plan", parcel.task.plan),
              _option("--data-dir", here.data_dir): _option("--data-dir", parcel.task.data_dir)}
     for test in doc.get("tests", []):
@@ -341,7 +350,10 @@ def _record_client_paths(final: Path, parcel: Parcel, here: GradeTask) -> None:
             for worker, client in swaps.items():
                 command = command.replace(worker, client) if worker else command
             test["extra_data"]["reproduce"] = command
-    extra = doc["extra_data"]
+
+
+def _client_sources(extra: dict[str, Any], parcel: Parcel) -> None:
+    """Where the submission, plan and data came from, as the client named them."""
     extra["batch"].update(source=parcel.task.folder, host=socket.gethostname())
     if "path" in extra.get("submission", {}):
         extra["submission"]["path"] = parcel.shown_path
@@ -350,9 +362,6 @@ def _record_client_paths(final: Path, parcel: Parcel, here: GradeTask) -> None:
     if "data" in extra:
         # The worker read a copy of the data the client sent (a folder of IDX files).
         extra["data"].update(source=parcel.data_source, kind=data_kind(parcel.data_source))
-    write_json_atomic(final / "results.json", doc)
-    if (final / "report.html").exists():
-        render_reports(doc, final, parcel.task.lang)
 
 
 def _option(name: str, path: str | None) -> str:
